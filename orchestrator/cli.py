@@ -7,8 +7,9 @@ import importlib
 import logging
 import sys
 
-from orchestrator.errors import UsageError
+from orchestrator.errors import RunFailed, UsageError
 from search_space.errors import SearchSpaceError
+from trainables.errors import InputError, NonFiniteLossError
 
 #: subcommand name -> module under orchestrator.commands (imported lazily: `inspect` must not
 #: pay for importing Ray).
@@ -61,11 +62,16 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return int(args.run(args) or 0)
-    except (UsageError, SearchSpaceError) as exc:
+    except (UsageError, SearchSpaceError, InputError) as exc:
         if debug:
             raise
         print(f"alphadarts: error: {exc}", file=sys.stderr)
         return 2
+    except (RunFailed, NonFiniteLossError) as exc:
+        if debug:
+            raise
+        print(f"alphadarts: failed: {exc}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("alphadarts: interrupted", file=sys.stderr)
         return 130

@@ -9,3 +9,8 @@ is allowed. The CLI prints that sentence and exits 2; only `--debug` shows a tra
 
 class UsageError(ValueError):
     """Bad input from the user: printed as one line, exit code 2."""
+
+
+class RunFailed(RuntimeError):
+    """A run that started and then failed (diverged, lost workers too often): exit code 1,
+    one line naming where it stopped and how to resume."""

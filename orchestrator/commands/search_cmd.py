@@ -1,0 +1,41 @@
+"""`alphadarts search CONFIG`: one αDARTS supernet search on Ray Train.
+
+Writes the run directory `<output_dir>/<name>/`: Ray's checkpoints, `epochs.jsonl` (one
+line per epoch), `genotype.json` and `alphas.json`. Rerunning the same name resumes from
+the last checkpoint.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from orchestrator.config import add_config_arguments, load_config
+from orchestrator.ray_runtime import add_address_argument
+from orchestrator.search_run import run_search_on_ray
+
+log = logging.getLogger(__name__)
+
+
+def add_parser(subparsers) -> None:
+    parser = subparsers.add_parser("search", help="run one αDARTS supernet search on Ray Train")
+    add_config_arguments(parser)
+    add_address_argument(parser)
+    parser.add_argument("--json", action="store_true", help="end with one JSON line of results")
+    parser.set_defaults(run=run)
+
+
+def run(args) -> int:
+    config = load_config(args.config, args.overrides)
+    summary = run_search_on_ray(config, address=args.address)
+    print(f"run directory: {summary['run_dir']}")
+    print(f"genotype: {summary['genotype']['str']}")
+    last = summary["metrics"]
+    print(
+        f"epoch {last['epoch']}: alpha_acc {last['alpha_acc']:.4f}  weights_acc "
+        f"{last['weights_acc']:.4f}  mim_loss {last['mim_loss']:.4f}  "
+        f"param-free ops {last['param_free_ops']}"
+    )
+    if args.json:
+        print(json.dumps(summary))
+    return 0

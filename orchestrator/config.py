@@ -1,0 +1,120 @@
+"""The experiment config: a YAML preset or file, plus `--set key.sub=value` overrides,
+validated once into typed objects. Every error names the field, the value and what is allowed.
+"""
+
+from __future__ import annotations
+
+import os
+from importlib import resources
+from pathlib import Path
+
+import yaml
+from pydantic import Field, ValidationError
+
+from orchestrator.errors import UsageError
+from trainables.config import SearchConfig, StrictModel
+
+
+class ExperimentConfig(StrictModel):
+    name: str = Field("alphadarts", pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    output_dir: str = Field(
+        "runs", description="local directory, shared NFS path, or s3:// / gs:// URI"
+    )
+    search: SearchConfig = SearchConfig()
+
+    @property
+    def storage_path(self) -> str:
+        """What Ray gets as `storage_path`: URIs as they are, local paths made absolute."""
+        if "://" in self.output_dir:
+            return self.output_dir
+        return str(Path(self.output_dir).expanduser().resolve())
+
+
+def preset_names() -> list[str]:
+    folder = resources.files("orchestrator") / "presets"
+    return sorted(p.name[: -len(".yaml")] for p in folder.iterdir() if p.name.endswith(".yaml"))
+
+
+def load_config(source: str, overrides: list[str] | None = None) -> ExperimentConfig:
+    """`source` is a shipped preset's name or a YAML file's path."""
+    raw = _read_yaml(source)
+    for item in overrides or []:
+        _apply_override(raw, item)
+    try:
+        return ExperimentConfig.model_validate(raw)
+    except ValidationError as exc:
+        raise UsageError(describe_validation_error(exc, source)) from None
+
+
+def _read_yaml(source: str) -> dict:
+    path = Path(source).expanduser()
+    if source in preset_names() and not path.exists():
+        text = (resources.files("orchestrator") / "presets" / f"{source}.yaml").read_text()
+        where = f"preset {source!r}"
+    elif path.is_file():
+        try:
+            text = path.read_text()
+        except OSError as exc:
+            raise UsageError(f"config {source!r} cannot be read ({exc.strerror})") from None
+        where = f"config file {source!r}"
+    else:
+        raise UsageError(
+            f"config {source!r} is neither a YAML file nor a preset; presets: "
+            + ", ".join(preset_names())
+        )
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise UsageError(f"{where} is not valid YAML ({str(exc).splitlines()[0]})") from None
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise UsageError(f"{where} must be a YAML mapping, not {type(raw).__name__}")
+    return raw
+
+
+def _apply_override(raw: dict, item: str) -> None:
+    """`a.b.c=value`; the value is parsed as YAML (numbers, booleans, lists)."""
+    key, sep, value = item.partition("=")
+    if not sep or not key or any(not part for part in key.split(".")):
+        raise UsageError(f"--set {item!r}: expected key.sub=value")
+    try:
+        parsed = yaml.safe_load(value) if value != "" else ""
+    except yaml.YAMLError:
+        parsed = value
+    node = raw
+    parts = key.split(".")
+    for part in parts[:-1]:
+        child = node.get(part)
+        if child is None:
+            child = node[part] = {}
+        if not isinstance(child, dict):
+            raise UsageError(f"--set {item!r}: {part!r} is a value, not a section")
+        node = child
+    node[parts[-1]] = parsed
+
+
+def describe_validation_error(exc: ValidationError, source: str) -> str:
+    parts = []
+    for error in exc.errors():
+        field = ".".join(str(p) for p in error["loc"]) or "config"
+        message = error["msg"].removeprefix("Value error, ")
+        if error["type"] == "extra_forbidden":
+            parts.append(f"{field}: unknown field")
+        elif error["type"] == "missing":
+            parts.append(f"{field}: required")
+        else:
+            parts.append(f"{field}={error.get('input')!r}: {message}")
+    return f"invalid config ({source}): " + "; ".join(parts)
+
+
+def add_config_arguments(parser) -> None:
+    parser.add_argument("config", help="preset name (" + ", ".join(preset_names()) + ") or YAML path")
+    parser.add_argument(
+        "--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+        help="override a config field, e.g. --set search.mim.mask_ratio=0.3 (repeatable)",
+    )
+
+
+def environment_is_interactive() -> bool:
+    return os.isatty(2)

@@ -1,0 +1,22 @@
+"""Shared fixtures. Integration tests share one local Ray instance (dashboard on, as Train V2
+needs it to release finished workers); unit tests never start Ray."""
+
+import os
+
+import pytest
+import torch
+
+# Test tensors are tiny: a second intra-op thread buys nothing, and on a loaded 2-core machine
+# OpenMP threads that spin-wait for each other made one tiny step 300x slower (seen here).
+torch.set_num_threads(1)
+
+
+@pytest.fixture(scope="session")
+def ray_session(tmp_path_factory):
+    import ray
+
+    os.environ.setdefault("RAY_TRAIN_V2_ENABLED", "1")
+    if not ray.is_initialized():
+        ray.init(num_cpus=2, include_dashboard=True, logging_level="WARNING")
+    yield ray
+    ray.shutdown()

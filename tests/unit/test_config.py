@@ -1,0 +1,61 @@
+"""The config door: presets load, overrides apply, bad values name field, value and rule."""
+
+import pytest
+
+from orchestrator.cli import main
+from orchestrator.config import load_config, preset_names
+from orchestrator.errors import UsageError
+
+
+def test_every_preset_validates():
+    names = preset_names()
+    assert {"quickstart", "cifar10", "cifar100", "nb201-cifar10"} <= set(names)
+    for name in names:
+        assert load_config(name).name
+
+
+def test_overrides_are_typed():
+    config = load_config("quickstart", ["search.mim.mask_ratio=0.25", "search.mim.phases=[alpha]"])
+    assert config.search.mim.mask_ratio == 0.25
+    assert config.search.mim.phases == ("alpha",)
+
+
+@pytest.mark.parametrize(
+    "override, field",
+    [
+        ("search.mim.mask_ratio=1.0", "search.mim.mask_ratio"),
+        ("search.mim.mask_ratio=-0.1", "search.mim.mask_ratio"),
+        ("search.mim.patch_size=3", "patch_size"),
+        ("search.mim.decoder_depth=-1", "search.mim.decoder_depth"),
+        ("search.data.dataset=mnist", "search.data.dataset"),
+        ("search.model.channels=0", "search.model.channels"),
+        ("search.mim.mask_ratoi=0.3", "search.mim.mask_ratoi"),
+    ],
+)
+def test_bad_values_are_named(override, field):
+    with pytest.raises(UsageError) as info:
+        load_config("quickstart", [override])
+    assert field in str(info.value)
+    assert "\n" not in str(info.value)
+
+
+def test_unknown_config_source():
+    with pytest.raises(UsageError, match="neither a YAML file nor a preset"):
+        load_config("no-such-preset")
+
+
+def test_search_cli_rejects_bad_input_before_ray(capsys):
+    code = main(["search", "quickstart", "--set", "search.mim.mask_ratio=1.5"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "search.mim.mask_ratio=1.5" in err and "less than 1" in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_search_cli_rejects_unreadable_data_dir(tmp_path, capsys):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    code = main(["search", "quickstart", "--set", "search.data.dataset=cifar10",
+                 "--set", f"search.data.root={blocker}"])
+    assert code == 2
+    assert "data.root" in capsys.readouterr().err

@@ -1,0 +1,140 @@
+"""The search loop called directly (no Ray): determinism, resume, the DARTS baseline, MIM,
+second order, divergence."""
+
+import copy
+
+import pytest
+import torch
+from torch.utils.data import TensorDataset
+
+from trainables.config import SearchConfig
+from trainables.errors import NonFiniteLossError
+from trainables.reporters import MemoryReporter, StopSearch
+from trainables.search_loop import run_search
+
+
+def tiny(**changes) -> SearchConfig:
+    raw = {
+        "seed": 3,
+        "epochs": 2,
+        "data": {"dataset": "digits", "image_size": 8, "batch_size": 16, "subset": 128},
+        "model": {"space": "darts", "channels": 4, "layers": 3},
+        "mim": {"mask_ratio": 0.5, "patch_size": 2, "decoder_depth": 1, "decoder_width": 8},
+    }
+    for key, value in changes.items():
+        node = raw
+        *path, last = key.split("__")
+        for part in path:
+            node = node.setdefault(part, {})
+        node[last] = value
+    return SearchConfig.model_validate(raw)
+
+
+def alphas_of(outcome):
+    return {k: torch.tensor(v) for k, v in outcome.alphas.items()}
+
+
+def assert_bitwise_equal(a, b):
+    assert a.keys() == b.keys()
+    for k in a:
+        assert torch.equal(a[k], b[k]), k
+
+
+def test_same_seed_same_alphas_to_the_last_bit():
+    first = run_search(tiny(), MemoryReporter())
+    second = run_search(tiny(), MemoryReporter())
+    assert_bitwise_equal(alphas_of(first), alphas_of(second))
+    other_seed = run_search(tiny(seed=4), MemoryReporter())
+    assert not torch.equal(alphas_of(first)["normal"], alphas_of(other_seed)["normal"])
+
+
+def test_resumed_run_ends_with_the_same_alphas():
+    config = tiny(epochs=3)
+    full = run_search(config, MemoryReporter())
+    interrupted = MemoryReporter(stop_after_epochs=1)
+    with pytest.raises(StopSearch):
+        run_search(config, interrupted)
+    assert interrupted.states[-1]["epoch"] == 1
+    resumed_reporter = MemoryReporter(resume_state=copy.deepcopy(interrupted.states[-1]))
+    resumed = run_search(config, resumed_reporter)
+    assert [m["epoch"] for m in resumed_reporter.metrics] == [2, 3]
+    assert_bitwise_equal(alphas_of(full), alphas_of(resumed))
+    assert len(resumed.history) == 3
+
+
+def test_mask_ratio_zero_is_plain_darts():
+    plain_reporter, zero_reporter = MemoryReporter(), MemoryReporter()
+    plain = run_search(tiny(mim__enabled=False), plain_reporter)
+    zero = run_search(tiny(mim__mask_ratio=0.0), zero_reporter)
+    weight_zero = run_search(tiny(mim__mim_weight=0.0), MemoryReporter())
+    assert_bitwise_equal(alphas_of(plain), alphas_of(zero))
+    assert_bitwise_equal(alphas_of(plain), alphas_of(weight_zero))
+    assert all(m["mim_loss"] == 0.0 and not m["mim_active"] for m in zero_reporter.metrics)
+    # no decoder step: the decoder's weights are exactly as built
+    state = zero_reporter.states[-1]["objective"]
+    fresh = zero_reporter.states[0]["objective"]
+    decoder_keys = [k for k in state if k.startswith("mim.decoder") and "weight" in k]
+    assert decoder_keys
+    from trainables.objective import SearchObjective
+    from search_space import build_supernet
+
+    torch.manual_seed(0)
+    built = SearchObjective(build_supernet("darts", 10, 4, 3), tiny(mim__mask_ratio=0.0).mim, seed=3)
+    for k in decoder_keys:
+        assert torch.equal(state[k], built.state_dict()[k]), k
+        assert torch.equal(fresh[k], state[k])
+    # with MIM on, the α differ: the objective really changes the search
+    mim = run_search(tiny(), MemoryReporter())
+    assert not torch.equal(alphas_of(plain)["normal"], alphas_of(mim)["normal"])
+
+
+def test_reconstruction_loss_falls_on_digits():
+    reporter = MemoryReporter()
+    run_search(
+        tiny(epochs=5, data__image_size=16, data__subset=384, data__batch_size=32,
+             mim__patch_size=4, mim__decoder_width=16, model__channels=6),
+        reporter,
+    )
+    losses = [m["mim_loss"] for m in reporter.metrics]
+    assert all(m["mim_active"] for m in reporter.metrics)
+    assert losses[-1] < 0.8 * losses[0], losses
+
+
+def test_metrics_cover_the_collapse_signals():
+    reporter = MemoryReporter()
+    outcome = run_search(tiny(epochs=1), reporter)
+    m = reporter.metrics[0]
+    for key in ["epoch", "lr", "weights_ce", "weights_acc", "alpha_ce", "alpha_acc", "mim_loss",
+                "alpha_entropy", "param_free_ops", "genotype", "genotype_hash", "alphas"]:
+        assert key in m, key
+    assert 0 <= m["param_free_ops"] <= 8
+    assert 0 < m["alpha_entropy"] <= torch.log(torch.tensor(8.0)).item() + 1e-6
+    assert m["genotype"] == str(outcome.genotype)
+
+
+def test_second_order_search_runs_and_moves_alpha():
+    torch.manual_seed(0)
+    outcome = run_search(tiny(order="second", epochs=1), MemoryReporter())
+    first = run_search(tiny(order="first", epochs=1), MemoryReporter())
+    a2, a1 = alphas_of(outcome)["normal"], alphas_of(first)["normal"]
+    assert torch.isfinite(a2).all()
+    assert not torch.equal(a1, a2)
+
+
+def test_non_finite_loss_names_epoch_and_step(monkeypatch):
+    def poisoned(config, train=True, augment=True):
+        x = torch.randn(64, 3, 8, 8)
+        x[40:] = float("nan")
+        return TensorDataset(x, torch.randint(0, 10, (64,)))
+
+    monkeypatch.setattr("trainables.search_loop.load_train_set", poisoned)
+    with pytest.raises(NonFiniteLossError) as info:
+        run_search(tiny(data__train_portion=0.5, data__batch_size=8), MemoryReporter())
+    assert "epoch 1, step" in str(info.value)
+
+
+def test_mim_on_nb201_space():
+    reporter = MemoryReporter()
+    outcome = run_search(tiny(model__space="nb201", model__layers=1, epochs=1), reporter)
+    assert str(outcome.genotype).startswith("|")
+    assert reporter.metrics[0]["mim_loss"] > 0

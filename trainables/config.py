@@ -1,0 +1,129 @@
+"""Typed configuration for what runs on workers: data, the MIM objective, the search.
+
+These models are validated once, at the door (the CLI or a test), and travel inward as
+frozen objects: nothing deeper down re-reads a dict or invents a default. Cross-field rules
+that need no I/O (a patch size must divide the image) are checked here, so bad input fails
+before any compute starts.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+DatasetName = Literal["cifar10", "cifar100", "imagenet", "digits", "synthetic"]
+
+#: fixed image sizes of the real datasets; offline ones take `image_size` from the config.
+NATIVE_IMAGE_SIZE = {"cifar10": 32, "cifar100": 32, "imagenet": 224}
+NUM_CLASSES = {"cifar10": 10, "cifar100": 100, "imagenet": 1000, "digits": 10}
+
+
+class StrictModel(BaseModel):
+    """Unknown keys are errors (a typo must not silently fall back to a default)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DataConfig(StrictModel):
+    dataset: DatasetName = "digits"
+    root: str = Field("data", description="download/cache directory, or ImageFolder root")
+    image_size: int = Field(16, gt=0, description="digits/synthetic only; others are native")
+    train_portion: float = Field(0.5, gt=0.0, lt=1.0, description="weight split share")
+    batch_size: int = Field(64, gt=0, description="per-worker batch size")
+    loader_workers: int = Field(0, ge=0)
+    pin_memory: bool = False
+    subset: int | None = Field(None, gt=0, description="use only the first N training images")
+    synthetic_samples: int = Field(1024, gt=1)
+    synthetic_classes: int = Field(10, gt=1)
+
+    @property
+    def resolved_image_size(self) -> int:
+        return NATIVE_IMAGE_SIZE.get(self.dataset, self.image_size)
+
+    @property
+    def num_classes(self) -> int:
+        if self.dataset == "synthetic":
+            return self.synthetic_classes
+        return NUM_CLASSES[self.dataset]
+
+
+class ModelConfig(StrictModel):
+    space: Literal["darts", "nb201"] = "darts"
+    channels: int = Field(16, gt=0)
+    layers: int = Field(8, gt=0, description="DARTS cells; NB201 cells per stage")
+
+
+class MimConfig(StrictModel):
+    """METHOD.md, "Masked image modeling during search"."""
+
+    enabled: bool = Field(True, description="false builds no decoder at all")
+    mask_ratio: float = Field(0.5, ge=0.0, lt=1.0)
+    patch_size: int = Field(4, gt=0)
+    fill: Literal["zero", "token"] = "zero"
+    decoder_depth: int = Field(2, ge=0)
+    decoder_width: int = Field(64, gt=0)
+    norm_target: bool = False
+    mim_weight: float = Field(1.0, ge=0.0)
+    phases: tuple[Literal["weights", "alpha"], ...] = ("weights", "alpha")
+
+    @property
+    def active(self) -> bool:
+        """Whether any step adds the reconstruction loss (else: plain DARTS)."""
+        return self.enabled and self.mask_ratio > 0 and self.mim_weight > 0 and bool(self.phases)
+
+
+class OptimConfig(StrictModel):
+    """DARTS's optimisers and schedule (Liu et al. 2019) as defaults."""
+
+    w_lr: float = Field(0.025, gt=0)
+    w_lr_min: float = Field(0.001, ge=0)
+    w_momentum: float = Field(0.9, ge=0, lt=1)
+    w_weight_decay: float = Field(3e-4, ge=0)
+    grad_clip: float = Field(5.0, gt=0)
+    alpha_lr: float = Field(3e-4, gt=0)
+    alpha_betas: tuple[float, float] = (0.5, 0.999)
+    alpha_weight_decay: float = Field(1e-3, ge=0)
+
+
+class RuntimeConfig(StrictModel):
+    """How the search is spread over workers and what the device may do."""
+
+    num_workers: int = Field(1, gt=0)
+    use_gpu: bool = False
+    cpus_per_worker: float = Field(1.0, gt=0)
+    gpus_per_worker: float = Field(1.0, gt=0)
+    bf16: bool = False
+    channels_last: bool = False
+    compile: bool = False
+    sync_bn: bool = False
+    max_failures: int = Field(0, ge=-1, description="worker-group restarts; -1 = unlimited")
+
+    @model_validator(mode="after")
+    def _gpu_only_switches(self) -> "RuntimeConfig":
+        if self.sync_bn and not self.use_gpu:
+            raise ValueError("sync_bn=true needs use_gpu=true (SyncBatchNorm runs on NCCL only)")
+        return self
+
+
+class SearchConfig(StrictModel):
+    """One supernet search: everything the search loop reads."""
+
+    seed: int = Field(0, ge=0)
+    epochs: int = Field(50, gt=0)
+    order: Literal["first", "second"] = "first"
+    data: DataConfig = DataConfig()
+    model: ModelConfig = ModelConfig()
+    mim: MimConfig = MimConfig()
+    optim: OptimConfig = OptimConfig()
+    runtime: RuntimeConfig = RuntimeConfig()
+
+    @model_validator(mode="after")
+    def _patch_divides_image(self) -> "SearchConfig":
+        size = self.data.resolved_image_size
+        if self.mim.enabled and size % self.mim.patch_size:
+            raise ValueError(
+                f"mim.patch_size={self.mim.patch_size} must divide the image size {size} "
+                f"(data.dataset={self.data.dataset})"
+            )
+        return self

@@ -1,0 +1,197 @@
+"""Datasets for search and retraining, the weight/α split, and sharded loaders.
+
+Real datasets (CIFAR-10/100 through torchvision, ImageNet from an ImageFolder) and two
+offline ones that need no network: `digits` (scikit-learn's bundled 8x8 digits, upsampled,
+3 channels) and `synthetic` (class templates plus noise: learnable, any size). Offline
+datasets live in memory as tensors: no decoding per step.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch.utils.data import DataLoader, Dataset, Subset, TensorDataset
+from torch.utils.data.distributed import DistributedSampler
+
+from trainables.config import DataConfig
+from trainables.errors import InputError
+
+CIFAR_STATS = {
+    "cifar10": ((0.4914, 0.4822, 0.4465), (0.2470, 0.2435, 0.2616)),
+    "cifar100": ((0.5071, 0.4865, 0.4409), (0.2673, 0.2564, 0.2762)),
+}
+IMAGENET_STATS = ((0.485, 0.456, 0.406), (0.229, 0.224, 0.225))
+
+
+def check_data_source(config: DataConfig) -> None:
+    """Fail at the door, before Ray or any compute starts, on a data source that cannot work."""
+    if config.dataset in ("digits", "synthetic"):
+        return
+    root = Path(config.root).expanduser()
+    if config.dataset == "imagenet":
+        train = root / "train"
+        if not train.is_dir() or not os.access(train, os.R_OK | os.X_OK):
+            raise InputError(
+                f"data.root={config.root!r}: ImageNet needs a readable ImageFolder at "
+                f"{train} (one sub-folder per class)"
+            )
+        return
+    if root.exists() and not root.is_dir():
+        raise InputError(f"data.root={config.root!r} is a file; a directory is needed")
+    probe = root if root.exists() else _nearest_existing_parent(root)
+    if not os.access(probe, os.R_OK | os.W_OK | os.X_OK):
+        raise InputError(
+            f"data.root={config.root!r} is not readable and writable; {config.dataset} is "
+            "downloaded there on first use"
+        )
+
+
+def _nearest_existing_parent(path: Path) -> Path:
+    while not path.exists():
+        path = path.parent
+    return path
+
+
+def load_train_set(config: DataConfig, train: bool = True, augment: bool = True) -> Dataset:
+    """The training set (or, with `train=False`, the test set), normalised."""
+    if config.dataset == "digits":
+        ds = _digits(config.resolved_image_size, train)
+    elif config.dataset == "synthetic":
+        ds = _synthetic(config, train)
+    elif config.dataset in CIFAR_STATS:
+        ds = _cifar(config, train, augment)
+    else:
+        ds = _imagenet(config, train, augment)
+    if config.subset is not None and train:
+        ds = Subset(ds, range(min(config.subset, len(ds))))
+    return ds
+
+
+def _digits(size: int, train: bool) -> TensorDataset:
+    from sklearn.datasets import load_digits
+
+    bunch = load_digits()
+    images = torch.tensor(bunch.images, dtype=torch.float32).unsqueeze(1) / 16.0
+    labels = torch.tensor(bunch.target, dtype=torch.long)
+    # A fixed 80/20 train/test cut (the search then splits the 80% into weight and α halves).
+    order = torch.randperm(len(labels), generator=torch.Generator().manual_seed(2022))
+    cut = int(0.8 * len(labels))
+    idx = order[:cut] if train else order[cut:]
+    images = F.interpolate(images[idx], size=(size, size), mode="bilinear", align_corners=False)
+    images = images.expand(-1, 3, -1, -1)
+    images = (images - 0.3) / 0.4  # roughly zero mean, unit variance: `zero` fill = mean
+    return TensorDataset(images.contiguous(), labels[idx])
+
+
+def _synthetic(config: DataConfig, train: bool) -> TensorDataset:
+    """Class templates (smooth random patterns) plus noise: learnable but not trivial."""
+    size, classes = config.resolved_image_size, config.synthetic_classes
+    g = torch.Generator().manual_seed(1234)
+    coarse = torch.randn(classes, 3, 4, 4, generator=g)
+    templates = F.interpolate(coarse, size=(size, size), mode="bilinear", align_corners=False)
+    n = config.synthetic_samples if train else max(config.synthetic_samples // 4, classes)
+    g = torch.Generator().manual_seed(5678 if train else 91011)
+    labels = torch.randint(0, classes, (n,), generator=g)
+    noise = torch.randn(n, 3, size, size, generator=g)
+    images = templates[labels] + 0.8 * noise
+    return TensorDataset(images, labels)
+
+
+def _download_lock(root: Path):
+    from filelock import FileLock
+
+    root.mkdir(parents=True, exist_ok=True)
+    return FileLock(str(root / ".download.lock"))
+
+
+def _cifar(config: DataConfig, train: bool, augment: bool) -> Dataset:
+    import torchvision
+    from torchvision import transforms as T
+
+    mean, std = CIFAR_STATS[config.dataset]
+    steps = [T.RandomCrop(32, padding=4), T.RandomHorizontalFlip()] if (train and augment) else []
+    transform = T.Compose(steps + [T.ToTensor(), T.Normalize(mean, std)])
+    cls = torchvision.datasets.CIFAR10 if config.dataset == "cifar10" else torchvision.datasets.CIFAR100
+    root = Path(config.root).expanduser()
+    # One download per node: concurrent workers wait on the lock, then find the files.
+    with _download_lock(root):
+        try:
+            return cls(str(root), train=train, download=True, transform=transform)
+        except (OSError, RuntimeError) as exc:  # no network, corrupt archive
+            raise InputError(
+                f"data.root={config.root!r}: could not load or download {config.dataset} "
+                f"({exc}); place the extracted dataset there or allow the download"
+            ) from exc
+
+
+def _imagenet(config: DataConfig, train: bool, augment: bool) -> Dataset:
+    import torchvision
+    from torchvision import transforms as T
+
+    mean, std = IMAGENET_STATS
+    if train and augment:
+        steps = [T.RandomResizedCrop(224), T.RandomHorizontalFlip()]
+    else:
+        steps = [T.Resize(256), T.CenterCrop(224)]
+    folder = Path(config.root).expanduser() / ("train" if train else "val")
+    try:
+        return torchvision.datasets.ImageFolder(
+            str(folder), transform=T.Compose(steps + [T.ToTensor(), T.Normalize(mean, std)])
+        )
+    except (OSError, FileNotFoundError) as exc:
+        raise InputError(f"data.root={config.root!r}: no ImageFolder at {folder} ({exc})") from exc
+
+
+@dataclass(frozen=True)
+class SearchSplits:
+    """The training set cut in two: the weight split trains weights, the α split trains α."""
+
+    weights: Dataset
+    alpha: Dataset
+
+
+def split_for_search(dataset: Dataset, train_portion: float, seed: int) -> SearchSplits:
+    """A seeded, reproducible permutation cut at `train_portion`."""
+    n = len(dataset)
+    order = np.random.default_rng(seed).permutation(n).tolist()
+    cut = int(round(train_portion * n))
+    if cut == 0 or cut == n:
+        raise InputError(
+            f"data.train_portion={train_portion} leaves an empty split of the {n} training images"
+        )
+    return SearchSplits(Subset(dataset, order[:cut]), Subset(dataset, order[cut:]))
+
+
+def sharded_loader(
+    dataset: Dataset,
+    config: DataConfig,
+    seed: int,
+    rank: int,
+    world_size: int,
+    shuffle: bool = True,
+    drop_last: bool = True,
+) -> tuple[DataLoader, DistributedSampler]:
+    """This rank's shard, reshuffled each epoch by `sampler.set_epoch(epoch)` (seed + epoch)."""
+    sampler = DistributedSampler(
+        dataset, num_replicas=world_size, rank=rank, shuffle=shuffle, seed=seed, drop_last=False
+    )
+    loader = DataLoader(
+        dataset,
+        batch_size=config.batch_size,
+        sampler=sampler,
+        num_workers=config.loader_workers,
+        pin_memory=config.pin_memory,
+        drop_last=drop_last,
+        persistent_workers=config.loader_workers > 0,
+    )
+    if drop_last and len(loader) == 0:
+        raise InputError(
+            f"data.batch_size={config.batch_size} is larger than this worker's shard "
+            f"({len(sampler)} images of a {len(dataset)}-image split over {world_size} workers)"
+        )
+    return loader, sampler

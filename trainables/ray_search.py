@@ -1,0 +1,50 @@
+"""The search loop under Ray Train: one `TorchTrainer`, N workers, gloo on CPU, NCCL on GPU.
+
+Ray Train sets up the process group and the device; the loop averages gradients itself
+(see `trainables.distributed`). A run restarted with the same (storage_path, name) resumes
+from its latest checkpoint, and `runtime.max_failures` lets Ray replace lost workers, each
+time resuming from that checkpoint.
+"""
+
+from __future__ import annotations
+
+from ray.train import CheckpointConfig, FailureConfig, RunConfig, ScalingConfig
+from ray.train.torch import TorchConfig, TorchTrainer
+
+from trainables.config import SearchConfig
+from trainables.distributed import Collective
+from trainables.reporters import RayTrainReporter
+from trainables.search_loop import run_search
+
+
+def search_worker(config: dict) -> None:
+    """`train_loop_per_worker`: validate the (already validated, JSON-shipped) config, run."""
+    import ray.train.torch
+
+    search = SearchConfig.model_validate(config)
+    collective = Collective.current(ray.train.torch.get_device())
+    run_search(search, RayTrainReporter(), collective)
+
+
+def build_search_trainer(
+    config: SearchConfig, storage_path: str, name: str, callbacks: list | None = None
+) -> TorchTrainer:
+    rt = config.runtime
+    resources = {"CPU": rt.cpus_per_worker}
+    if rt.use_gpu:
+        resources["GPU"] = rt.gpus_per_worker
+    return TorchTrainer(
+        search_worker,
+        train_loop_config=config.model_dump(mode="json"),
+        torch_config=TorchConfig(backend="nccl" if rt.use_gpu else "gloo"),
+        scaling_config=ScalingConfig(
+            num_workers=rt.num_workers, use_gpu=rt.use_gpu, resources_per_worker=resources
+        ),
+        run_config=RunConfig(
+            name=name,
+            storage_path=storage_path,
+            failure_config=FailureConfig(max_failures=rt.max_failures),
+            checkpoint_config=CheckpointConfig(num_to_keep=2),
+            callbacks=list(callbacks or []),
+        ),
+    )

@@ -1,0 +1,60 @@
+"""Reporters: where the search loop's per-epoch metrics and checkpoints go.
+
+`RayTrainReporter` is what Ray Train workers use; `MemoryReporter` keeps everything in
+memory, for tests and for callers that run the loop in-process.
+"""
+
+from __future__ import annotations
+
+import copy
+import tempfile
+from pathlib import Path
+
+from trainables.checkpoint import STATE_FILE, load_state, save_state
+
+
+class MemoryReporter:
+    """Keeps metrics and (deep-copied) checkpoint states; can start from a given state."""
+
+    def __init__(self, resume_state: dict | None = None, stop_after_epochs: int | None = None):
+        self.metrics: list[dict] = []
+        self.states: list[dict] = []
+        self._resume_state = resume_state
+        self._stop_after = stop_after_epochs
+
+    def report(self, metrics: dict, state: dict | None) -> None:
+        self.metrics.append(dict(metrics))
+        if state is not None:
+            self.states.append(copy.deepcopy(state))
+        if self._stop_after is not None and len(self.metrics) >= self._stop_after:
+            raise StopSearch(len(self.metrics))
+
+    def latest_state(self) -> dict | None:
+        return self._resume_state
+
+
+class StopSearch(Exception):
+    """Raised by `MemoryReporter(stop_after_epochs=k)`: simulates an interrupted run."""
+
+
+class RayTrainReporter:
+    """Forwards to `ray.train.report`; rank 0 attaches the checkpoint directory."""
+
+    def report(self, metrics: dict, state: dict | None) -> None:
+        import ray.train
+
+        if state is None:
+            ray.train.report(metrics)
+            return
+        with tempfile.TemporaryDirectory(prefix="alphadarts-ckpt-") as tmp:
+            save_state(Path(tmp) / STATE_FILE, state)
+            ray.train.report(metrics, checkpoint=ray.train.Checkpoint.from_directory(tmp))
+
+    def latest_state(self) -> dict | None:
+        import ray.train
+
+        checkpoint = ray.train.get_checkpoint()
+        if checkpoint is None:
+            return None
+        with checkpoint.as_directory() as directory:
+            return load_state(Path(directory) / STATE_FILE)

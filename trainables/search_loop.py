@@ -1,0 +1,275 @@
+"""The αDARTS search loop: a plain function of (config, reporter), read top to bottom.
+
+Each step first updates α on a batch of the α split, then the weights (supernet + decoder)
+on a batch of the weight split, as DARTS does. Ray Train calls this function on every worker
+with a reporter that forwards to `ray.train.report`; tests call it directly.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import time
+from dataclasses import dataclass
+from typing import Protocol
+
+import torch
+from torch import nn
+
+from search_space import alpha_entropy, build_supernet
+from trainables.checkpoint import capture_rng, restore_rng, seed_everything
+from trainables.config import SearchConfig
+from trainables.data import load_train_set, sharded_loader, split_for_search
+from trainables.distributed import Collective
+from trainables.errors import InputError, NonFiniteLossError
+from trainables.objective import SearchObjective
+from trainables.second_order import unrolled_alpha_gradients
+
+log = logging.getLogger(__name__)
+
+
+class Reporter(Protocol):
+    """Where per-epoch metrics and checkpoints go (Ray Train, a directory, or a test's list)."""
+
+    def report(self, metrics: dict, state: dict | None) -> None:
+        """Called by every rank once per epoch; only rank 0 passes the checkpoint `state`."""
+
+    def latest_state(self) -> dict | None:
+        """The last checkpoint's state, to resume from, or None for a fresh run."""
+
+
+@dataclass(frozen=True)
+class SearchOutcome:
+    genotype: object
+    alphas: dict[str, list]
+    history: list[dict]
+
+
+def run_search(config: SearchConfig, reporter: Reporter, collective: Collective | None = None) -> SearchOutcome:
+    collective = collective or Collective.current()
+    device, rt = collective.device, config.runtime
+    seed_everything(config.seed)
+
+    # The supernet and its MIM head; α and weights get their own optimisers.
+    supernet = build_supernet(
+        config.model.space, config.data.num_classes, config.model.channels, config.model.layers
+    )
+    objective = SearchObjective(supernet, config.mim, config.seed)
+    if rt.sync_bn:
+        objective = nn.SyncBatchNorm.convert_sync_batchnorm(objective)
+    objective.to(device, memory_format=torch.channels_last if rt.channels_last else torch.contiguous_format)
+    weights, alphas = objective.weight_parameters(), objective.arch_parameters()
+    w_opt = torch.optim.SGD(
+        weights, config.optim.w_lr, momentum=config.optim.w_momentum,
+        weight_decay=config.optim.w_weight_decay,
+    )
+    a_opt = torch.optim.Adam(
+        alphas, config.optim.alpha_lr, betas=config.optim.alpha_betas,
+        weight_decay=config.optim.alpha_weight_decay,
+    )
+    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(
+        w_opt, float(config.epochs), eta_min=config.optim.w_lr_min
+    )
+
+    # The data: the training set cut into the weight split and the α split, sharded by rank.
+    splits = split_for_search(load_train_set(config.data), config.data.train_portion, config.seed)
+    shard = dict(config=config.data, seed=config.seed, rank=collective.rank, world_size=collective.world_size)
+    w_loader, w_sampler = sharded_loader(splits.weights, **shard)
+    a_loader, a_sampler = sharded_loader(splits.alpha, **shard)
+    eval_loader, _ = sharded_loader(splits.alpha, shuffle=False, drop_last=False, **shard)
+
+    # Resume from the last checkpoint, or start every rank from rank 0's parameters.
+    start_epoch, history = 0, []
+    state = reporter.latest_state()
+    if state is not None:
+        start_epoch, history = _restore(state, objective, w_opt, a_opt, schedule, collective)
+        log.info("resuming the search after epoch %d", start_epoch)
+    else:
+        collective.broadcast_module(objective)
+
+    forward = torch.compile(objective) if rt.compile else objective
+    for epoch in range(start_epoch, config.epochs):
+        w_sampler.set_epoch(epoch)
+        a_sampler.set_epoch(epoch)
+        objective.train()
+        lr = w_opt.param_groups[0]["lr"]
+        sums = _Sums()
+        started = time.perf_counter()
+        for step, ((xw, yw), (xa, ya)) in enumerate(zip(w_loader, a_loader)):
+            xw, yw, xa, ya = (_to(t, device, rt.channels_last) for t in (xw, yw, xa, ya))
+
+            # α step, on the α split.
+            mask_a = objective.sample_mask(xa, "alpha")
+            with _autocast(device, rt.bf16):
+                if config.order == "first":
+                    loss_a = forward(xa, ya, mask_a)
+                    _check_finite(loss_a.total, epoch, step, "alpha")
+                    alpha_grads = torch.autograd.grad(loss_a.total, alphas)
+                    sums.add("alpha_step_ce", loss_a.ce, len(ya))
+                    sums.add_rec(loss_a, mask_a, len(ya))
+                else:
+                    mask_w = objective.sample_mask(xw, "weights")
+                    alpha_grads, val_loss = unrolled_alpha_gradients(
+                        objective, (xw, yw, mask_w), (xa, ya, mask_a), lr,
+                        [w_opt.state.get(p, {}).get("momentum_buffer") for p in weights],
+                        config.optim.w_momentum, config.optim.w_weight_decay,
+                    )
+                    _check_finite(val_loss, epoch, step, "alpha")
+            for a, g in zip(alphas, alpha_grads):
+                a.grad = g
+            collective.average_gradients(alphas)
+            a_opt.step()
+            a_opt.zero_grad(set_to_none=True)
+
+            # Weight step (supernet + decoder), on the weight split.
+            mask_w = objective.sample_mask(xw, "weights")
+            with _autocast(device, rt.bf16):
+                loss_w = forward(xw, yw, mask_w)
+            _check_finite(loss_w.total, epoch, step, "weights")
+            loss_w.total.backward(inputs=weights)
+            collective.average_gradients(weights)
+            nn.utils.clip_grad_norm_(weights, config.optim.grad_clip)
+            w_opt.step()
+            w_opt.zero_grad(set_to_none=True)
+            sums.add("weights_ce", loss_w.ce, len(yw))
+            sums.add("weights_correct", (loss_w.logits.argmax(1) == yw).sum(), len(yw), per_sample=False)
+            sums.add_rec(loss_w, mask_w, len(yw))
+        schedule.step()
+
+        alpha_ce, alpha_acc = _evaluate(objective, eval_loader, device, rt, collective)
+        elapsed = time.perf_counter() - started
+        metrics = _epoch_metrics(epoch, lr, sums, collective, objective, alpha_ce, alpha_acc, elapsed)
+        history.append(metrics)
+        rng = collective.gather_objects(capture_rng())
+        state = (
+            _state(epoch + 1, history, objective, w_opt, a_opt, schedule, rng) if collective.is_main else None
+        )
+        if collective.is_main:
+            log.info(
+                "epoch %d/%d  weights_acc %.3f  alpha_acc %.3f  mim %.4f  entropy %.4f  "
+                "param-free %d  %s",
+                epoch + 1, config.epochs, metrics["weights_acc"], alpha_acc, metrics["mim_loss"],
+                metrics["alpha_entropy"], metrics["param_free_ops"], metrics["genotype"],
+            )
+        reporter.report(metrics, state)
+
+    return SearchOutcome(
+        genotype=objective.supernet.genotype(),
+        alphas={k: v.tolist() for k, v in objective.supernet.alphas().items()},
+        history=history,
+    )
+
+
+class _Sums:
+    """Per-epoch running sums kept on the device (no host sync per step)."""
+
+    def __init__(self):
+        self.values: dict[str, torch.Tensor] = {}
+        self.counts: dict[str, int] = {}
+
+    def add(self, name: str, value: torch.Tensor, n: int, per_sample: bool = True) -> None:
+        v = value.detach().double() * (n if per_sample else 1)
+        self.values[name] = self.values.get(name, 0) + v
+        self.counts[name] = self.counts.get(name, 0) + n
+
+    def add_rec(self, loss, mask, n: int) -> None:
+        if mask is not None:
+            self.add("mim_loss", loss.reconstruction, n)
+
+    def means(self, collective: Collective, names: list[str]) -> dict[str, float]:
+        flat = []
+        for name in names:
+            flat += [float(self.values.get(name, 0.0)), float(self.counts.get(name, 0))]
+        flat = collective.sum(flat)
+        return {
+            name: (flat[2 * i] / flat[2 * i + 1] if flat[2 * i + 1] else 0.0)
+            for i, name in enumerate(names)
+        }
+
+
+@torch.no_grad()
+def _evaluate(objective: SearchObjective, loader, device, rt, collective: Collective) -> tuple[float, float]:
+    """Clean (unmasked) α-split CE and accuracy in eval mode: the sweep's default objective."""
+    objective.eval()
+    ce_sum, correct, count = 0.0, 0.0, 0.0
+    for x, y in loader:
+        x, y = _to(x, device, rt.channels_last), _to(y, device, False)
+        with _autocast(device, rt.bf16):
+            logits, _ = objective.supernet(x)
+        ce_sum += torch.nn.functional.cross_entropy(logits.float(), y, reduction="sum").item()
+        correct += (logits.argmax(1) == y).sum().item()
+        count += len(y)
+    objective.train()
+    ce_sum, correct, count = collective.sum([ce_sum, correct, count])
+    return ce_sum / max(count, 1), correct / max(count, 1)
+
+
+def _epoch_metrics(epoch, lr, sums, collective, objective, alpha_ce, alpha_acc, elapsed) -> dict:
+    means = sums.means(collective, ["weights_ce", "weights_correct", "alpha_step_ce", "mim_loss"])
+    genotype = objective.supernet.genotype()
+    alphas = objective.supernet.alphas()
+    images = collective.sum([float(sums.counts.get("weights_ce", 0) + sums.counts.get("alpha_step_ce", 0))])[0]
+    return {
+        "epoch": epoch + 1,
+        "lr": lr,
+        "weights_ce": means["weights_ce"],
+        "weights_acc": means["weights_correct"],
+        "alpha_step_ce": means["alpha_step_ce"],
+        "alpha_ce": alpha_ce,
+        "alpha_acc": alpha_acc,
+        "mim_loss": means["mim_loss"],
+        "mim_active": objective.mim is not None and objective.mim_config.active,
+        "alpha_entropy": alpha_entropy(alphas),
+        "param_free_ops": genotype.num_parameter_free_ops(),
+        "genotype": str(genotype),
+        "genotype_hash": genotype.key,
+        "alphas": json.dumps({k: v.tolist() for k, v in alphas.items()}),
+        "epoch_time_s": elapsed,
+        "images_per_s": images / elapsed if elapsed > 0 else 0.0,
+    }
+
+
+def _state(epoch, history, objective, w_opt, a_opt, schedule, rng_per_rank) -> dict:
+    return {
+        "epoch": epoch,
+        "history": [dict(m) for m in history],
+        "objective": objective.state_dict(),
+        "w_opt": w_opt.state_dict(),
+        "a_opt": a_opt.state_dict(),
+        "schedule": schedule.state_dict(),
+        "rng": rng_per_rank,
+    }
+
+
+def _restore(state, objective, w_opt, a_opt, schedule, collective) -> tuple[int, list[dict]]:
+    try:
+        objective.load_state_dict(state["objective"])
+        w_opt.load_state_dict(state["w_opt"])
+        a_opt.load_state_dict(state["a_opt"])
+        schedule.load_state_dict(state["schedule"])
+        rng = state["rng"]
+    except (KeyError, RuntimeError, ValueError) as exc:
+        raise InputError(f"checkpoint does not match this search's config ({exc})") from exc
+    if len(rng) != collective.world_size:
+        # Another worker count: the data shards differ anyway, so reseed from rank 0's state.
+        rng = [rng[0]] * collective.world_size
+    restore_rng(rng[collective.rank])
+    return int(state["epoch"]), list(state["history"])
+
+
+def _to(t: torch.Tensor, device, channels_last: bool) -> torch.Tensor:
+    t = t.to(device, non_blocking=True)
+    if channels_last and t.dim() == 4:
+        t = t.contiguous(memory_format=torch.channels_last)
+    return t
+
+
+def _autocast(device: torch.device, bf16: bool):
+    return torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=bf16)
+
+
+def _check_finite(loss: torch.Tensor, epoch: int, step: int, phase: str) -> None:
+    value = float(loss.detach())
+    if not math.isfinite(value):
+        raise NonFiniteLossError(epoch + 1, step, phase, value)
