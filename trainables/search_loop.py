@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import time
 from dataclasses import dataclass
 from typing import Protocol
@@ -22,9 +21,9 @@ from trainables.checkpoint import capture_rng, restore_rng, seed_everything
 from trainables.config import SearchConfig
 from trainables.data import load_train_set, sharded_loader, split_for_search
 from trainables.distributed import Collective
-from trainables.errors import InputError, NonFiniteLossError
+from trainables.errors import InputError
 from trainables.objective import SearchObjective
-from trainables.second_order import unrolled_alpha_gradients
+from trainables.search_step import SearchStep, build_optimisers
 
 log = logging.getLogger(__name__)
 
@@ -59,18 +58,7 @@ def run_search(config: SearchConfig, reporter: Reporter, collective: Collective 
     if rt.sync_bn:
         objective = nn.SyncBatchNorm.convert_sync_batchnorm(objective)
     objective.to(device, memory_format=torch.channels_last if rt.channels_last else torch.contiguous_format)
-    weights, alphas = objective.weight_parameters(), objective.arch_parameters()
-    w_opt = torch.optim.SGD(
-        weights, config.optim.w_lr, momentum=config.optim.w_momentum,
-        weight_decay=config.optim.w_weight_decay,
-    )
-    a_opt = torch.optim.Adam(
-        alphas, config.optim.alpha_lr, betas=config.optim.alpha_betas,
-        weight_decay=config.optim.alpha_weight_decay,
-    )
-    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(
-        w_opt, float(config.epochs), eta_min=config.optim.w_lr_min
-    )
+    w_opt, a_opt, schedule = build_optimisers(objective, config.optim, config.epochs)
 
     # The data: the training set cut into the weight split and the α split, sharded by rank.
     splits = split_for_search(load_train_set(config.data), config.data.train_portion, config.seed)
@@ -88,7 +76,10 @@ def run_search(config: SearchConfig, reporter: Reporter, collective: Collective 
     else:
         collective.broadcast_module(objective)
 
-    forward = torch.compile(objective) if rt.compile else objective
+    step_fn = SearchStep(
+        objective, w_opt, a_opt, config.optim, config.order, collective, rt.bf16,
+        forward=torch.compile(objective) if rt.compile else None,
+    )
     for epoch in range(start_epoch, config.epochs):
         w_sampler.set_epoch(epoch)
         a_sampler.set_epoch(epoch)
@@ -98,40 +89,11 @@ def run_search(config: SearchConfig, reporter: Reporter, collective: Collective 
         started = time.perf_counter()
         for step, ((xw, yw), (xa, ya)) in enumerate(zip(w_loader, a_loader)):
             xw, yw, xa, ya = (_to(t, device, rt.channels_last) for t in (xw, yw, xa, ya))
-
-            # α step, on the α split.
-            mask_a = objective.sample_mask(xa, "alpha")
-            with _autocast(device, rt.bf16):
-                if config.order == "first":
-                    loss_a = forward(xa, ya, mask_a)
-                    _check_finite(loss_a.total, epoch, step, "alpha")
-                    alpha_grads = torch.autograd.grad(loss_a.total, alphas)
-                    sums.add("alpha_step_ce", loss_a.ce, len(ya))
-                    sums.add_rec(loss_a, mask_a, len(ya))
-                else:
-                    mask_w = objective.sample_mask(xw, "weights")
-                    alpha_grads, val_loss = unrolled_alpha_gradients(
-                        objective, (xw, yw, mask_w), (xa, ya, mask_a), lr,
-                        [w_opt.state.get(p, {}).get("momentum_buffer") for p in weights],
-                        config.optim.w_momentum, config.optim.w_weight_decay,
-                    )
-                    _check_finite(val_loss, epoch, step, "alpha")
-            for a, g in zip(alphas, alpha_grads):
-                a.grad = g
-            collective.average_gradients(alphas)
-            a_opt.step()
-            a_opt.zero_grad(set_to_none=True)
-
-            # Weight step (supernet + decoder), on the weight split.
-            mask_w = objective.sample_mask(xw, "weights")
-            with _autocast(device, rt.bf16):
-                loss_w = forward(xw, yw, mask_w)
-            _check_finite(loss_w.total, epoch, step, "weights")
-            loss_w.total.backward(inputs=weights)
-            collective.average_gradients(weights)
-            nn.utils.clip_grad_norm_(weights, config.optim.grad_clip)
-            w_opt.step()
-            w_opt.zero_grad(set_to_none=True)
+            loss_a, mask_a = step_fn.alpha_step(xa, ya, xw, yw, where=(epoch, step))
+            loss_w, mask_w = step_fn.weights_step(xw, yw, where=(epoch, step))
+            if loss_a is not None:
+                sums.add("alpha_step_ce", loss_a.ce, len(ya))
+                sums.add_rec(loss_a, mask_a, len(ya))
             sums.add("weights_ce", loss_w.ce, len(yw))
             sums.add("weights_correct", (loss_w.logits.argmax(1) == yw).sum(), len(yw), per_sample=False)
             sums.add_rec(loss_w, mask_w, len(yw))
@@ -267,9 +229,3 @@ def _to(t: torch.Tensor, device, channels_last: bool) -> torch.Tensor:
 
 def _autocast(device: torch.device, bf16: bool):
     return torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=bf16)
-
-
-def _check_finite(loss: torch.Tensor, epoch: int, step: int, phase: str) -> None:
-    value = float(loss.detach())
-    if not math.isfinite(value):
-        raise NonFiniteLossError(epoch + 1, step, phase, value)

@@ -1,0 +1,60 @@
+"""What every supernet shares: α as registered parameters, kept apart from the weights.
+
+α being `nn.Parameter`s registered on the module means `state_dict()` and checkpoints carry
+them; `arch_parameters()` / `weight_parameters()` partition `parameters()` so the two
+optimisers never share a tensor.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from search_space.derive import ALPHA_SHAPES, derive_genotype, validate_alphas
+from search_space.genotypes import Genotype
+
+
+class Supernet(nn.Module):
+    """Base class; subclasses set `space`, `feature_channels`, `feature_stride` and call
+    `_init_alphas()` after building their cells."""
+
+    space: str
+    feature_channels: int
+    feature_stride: int
+
+    def _init_alphas(self) -> None:
+        """α ~ 1e-3 * N(0, 1) from torch's global RNG, one attribute `alphas_<key>` per key."""
+        for key, shape in ALPHA_SHAPES[self.space].items():
+            self.register_parameter(f"alphas_{key}", nn.Parameter(1e-3 * torch.randn(*shape)))
+
+    def _alpha_params(self) -> dict[str, nn.Parameter]:
+        return {key: getattr(self, f"alphas_{key}") for key in ALPHA_SHAPES[self.space]}
+
+    def arch_parameters(self) -> list[nn.Parameter]:
+        """The α, for the architecture optimiser."""
+        return list(self._alpha_params().values())
+
+    def weight_parameters(self) -> list[nn.Parameter]:
+        """Every parameter except α, for the weight optimiser."""
+        arch = {id(p) for p in self.arch_parameters()}
+        return [p for p in self.parameters() if id(p) not in arch]
+
+    def alphas(self) -> dict[str, torch.Tensor]:
+        """Detached copies of α, keyed as α files are ({"normal", "reduce"} or {"cell"})."""
+        return {key: p.detach().clone() for key, p in self._alpha_params().items()}
+
+    @torch.no_grad()
+    def set_alphas(self, alphas: dict[str, torch.Tensor]) -> None:
+        """Overwrite α in place (shapes checked), e.g. from an α file."""
+        for key, value in validate_alphas(self.space, alphas).items():
+            param = self._alpha_params()[key]
+            param.copy_(value.to(dtype=param.dtype, device=param.device))
+
+    def op_weights(self) -> dict[str, torch.Tensor]:
+        """softmax(α) per edge, keyed like `alphas()`: the only place the mixing weights are
+        computed, once per forward."""
+        return {key: torch.softmax(p, dim=-1) for key, p in self._alpha_params().items()}
+
+    def genotype(self) -> Genotype:
+        """The discrete cell(s) the current α select (METHOD.md's rules)."""
+        return derive_genotype(self.space, self.alphas())

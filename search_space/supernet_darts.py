@@ -1,0 +1,88 @@
+"""The DARTS supernet (Liu et al., ICLR 2019): stacked cells of 14 mixed edges."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from search_space.checks import reduction_layers, require_positive_int
+from search_space.genotypes import DARTS_STEPS
+from search_space.layers import FactorizedReduce, ReLUConvBN
+from search_space.mixed_op import MixedOp
+from search_space.supernet_base import Supernet
+
+STEM_MULTIPLIER = 3
+
+
+class DartsSearchCell(nn.Module):
+    """Two preprocessed inputs, 4 nodes, node i summing a MixedOp over every earlier state;
+    output = the 4 nodes concatenated. In a reduction cell edges from the inputs use stride 2."""
+
+    def __init__(
+        self, c_prev_prev: int, c_prev: int, channels: int, reduction: bool, reduction_prev: bool
+    ) -> None:
+        super().__init__()
+        self.reduction = reduction
+        if reduction_prev:
+            self.preprocess0: nn.Module = FactorizedReduce(c_prev_prev, channels, affine=False)
+        else:
+            self.preprocess0 = ReLUConvBN(c_prev_prev, channels, 1, 1, 0, affine=False)
+        self.preprocess1 = ReLUConvBN(c_prev, channels, 1, 1, 0, affine=False)
+        self.edges = nn.ModuleList(
+            MixedOp("darts", channels, 2 if reduction and src < 2 else 1)
+            for node in range(DARTS_STEPS)
+            for src in range(node + 2)
+        )
+
+    def forward(self, s0: torch.Tensor, s1: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+        """`weights`: softmax(α) of this cell type, [14, 8], edges in node-major order."""
+        states = [self.preprocess0(s0), self.preprocess1(s1)]
+        offset = 0
+        for _ in range(DARTS_STEPS):
+            node = sum(self.edges[offset + j](h, weights[offset + j]) for j, h in enumerate(states))
+            offset += len(states)
+            states.append(node)
+        return torch.cat(states[-DARTS_STEPS:], dim=1)
+
+
+class DartsSupernet(Supernet):
+    """stem (3C) -> `layers` cells (reductions at layers//3, 2*layers//3, channels doubling)
+    -> global pool -> linear. `forward` returns (logits, last feature map)."""
+
+    space = "darts"
+
+    def __init__(self, num_classes: int, channels: int, layers: int, in_channels: int = 3) -> None:
+        super().__init__()
+        self.num_classes = require_positive_int("num_classes", num_classes)
+        self.channels = require_positive_int("channels", channels)
+        self.layers = require_positive_int("layers", layers)
+        require_positive_int("in_channels", in_channels)
+        c_curr = STEM_MULTIPLIER * channels
+        self.stem = nn.Sequential(
+            nn.Conv2d(in_channels, c_curr, 3, padding=1, bias=False), nn.BatchNorm2d(c_curr)
+        )
+        reductions = reduction_layers(layers)
+        c_prev_prev, c_prev, c_curr = c_curr, c_curr, channels
+        reduction_prev = False
+        cells = []
+        for index in range(layers):
+            reduction = index in reductions
+            if reduction:
+                c_curr *= 2
+            cells.append(DartsSearchCell(c_prev_prev, c_prev, c_curr, reduction, reduction_prev))
+            reduction_prev = reduction
+            c_prev_prev, c_prev = c_prev, DARTS_STEPS * c_curr
+        self.cells = nn.ModuleList(cells)
+        self.global_pooling = nn.AdaptiveAvgPool2d(1)
+        self.classifier = nn.Linear(c_prev, num_classes)
+        self.feature_channels = c_prev
+        self.feature_stride = 2 ** len(reductions)
+        self._init_alphas()
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        weights = self.op_weights()
+        s0 = s1 = self.stem(x)
+        for cell in self.cells:
+            s0, s1 = s1, cell(s0, s1, weights["reduce" if cell.reduction else "normal"])
+        logits = self.classifier(torch.flatten(self.global_pooling(s1), 1))
+        return logits, s1

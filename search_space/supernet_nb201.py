@@ -1,0 +1,74 @@
+"""The NAS-Bench-201 supernet (Dong & Yang, ICLR 2020): 3 stages of N searchable cells."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from search_space.checks import require_positive_int
+from search_space.genotypes import NB201_EDGES, NB201_NODES
+from search_space.layers import ResNetBasicBlock
+from search_space.mixed_op import MixedOp
+from search_space.supernet_base import Supernet
+
+
+class Nb201SearchCell(nn.Module):
+    """Node j sums a MixedOp over every earlier node (6 edges); the output is node 3."""
+
+    def __init__(self, channels: int) -> None:
+        super().__init__()
+        self.edges = nn.ModuleList(MixedOp("nb201", channels, 1) for _ in NB201_EDGES)
+
+    def forward(self, x: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+        """`weights`: softmax(α), [6, 5], rows in `NB201_EDGES` order."""
+        nodes = [x]
+        edge = 0
+        for to in range(1, NB201_NODES):
+            total = 0
+            for src in range(to):
+                total = total + self.edges[edge](nodes[src], weights[edge])
+                edge += 1
+            nodes.append(total)
+        return nodes[-1]
+
+
+class Nb201Supernet(Supernet):
+    """stem conv3x3 (C) + BN -> N cells (C) -> residual block -> N cells (2C) -> residual
+    block -> N cells (4C) -> BN-ReLU -> global pool -> linear. Cell BN has no affine weights
+    and no running statistics (METHOD.md); stem, residual blocks and last BN are plain."""
+
+    space = "nb201"
+
+    def __init__(
+        self, num_classes: int, channels: int = 16, layers: int = 5, in_channels: int = 3
+    ) -> None:
+        super().__init__()
+        self.num_classes = require_positive_int("num_classes", num_classes)
+        self.channels = require_positive_int("channels", channels)
+        self.layers = require_positive_int("layers", layers)
+        require_positive_int("in_channels", in_channels)
+        self.stem = nn.Sequential(
+            nn.Conv2d(in_channels, channels, 3, padding=1, bias=False), nn.BatchNorm2d(channels)
+        )
+        blocks: list[nn.Module] = []
+        for stage in range(3):
+            width = channels * 2**stage
+            if stage > 0:
+                blocks.append(ResNetBasicBlock(width // 2, width))
+            blocks.extend(Nb201SearchCell(width) for _ in range(layers))
+        self.cells = nn.ModuleList(blocks)
+        self.lastact = nn.Sequential(nn.BatchNorm2d(4 * channels), nn.ReLU(inplace=False))
+        self.global_pooling = nn.AdaptiveAvgPool2d(1)
+        self.classifier = nn.Linear(4 * channels, num_classes)
+        self.feature_channels = 4 * channels
+        self.feature_stride = 4
+        self._init_alphas()
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        weights = self.op_weights()["cell"]
+        h = self.stem(x)
+        for block in self.cells:
+            h = block(h, weights) if isinstance(block, Nb201SearchCell) else block(h)
+        features = self.lastact(h)
+        logits = self.classifier(torch.flatten(self.global_pooling(features), 1))
+        return logits, features

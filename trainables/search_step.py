@@ -1,0 +1,100 @@
+"""One bilevel search step: the α step on an α-split batch, then the weight step on a
+weight-split batch. The search loop and `alphadarts bench` both run exactly this code.
+
+The α step asks autograd for α gradients only, and the weight step back-propagates into the
+weights only: neither pays for the other's parameter gradients (for the convolutions that is
+the weight-gradient half of their backward pass).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from trainables.config import OptimConfig
+from trainables.distributed import Collective
+from trainables.errors import NonFiniteLossError
+from trainables.objective import Loss, SearchObjective
+from trainables.second_order import unrolled_alpha_gradients
+
+
+@dataclass
+class SearchStep:
+    objective: SearchObjective
+    w_opt: torch.optim.Optimizer
+    a_opt: torch.optim.Optimizer
+    optim: OptimConfig
+    order: str = "first"
+    collective: Collective = Collective()
+    bf16: bool = False
+    forward: nn.Module | None = None  # the (optionally compiled) objective; default: objective
+
+    def __post_init__(self):
+        self.forward = self.forward or self.objective
+        self.weights = self.objective.weight_parameters()
+        self.alphas = self.objective.arch_parameters()
+
+    def alpha_step(self, xa, ya, xw, yw, where: tuple[int, int] = (0, 0)) -> tuple[Loss | None, torch.Tensor | None]:
+        """Update α. Returns (the α-batch loss, its mask) for first order, (None, None) for
+        second order (whose α-split loss is at the virtual weights)."""
+        mask_a = self.objective.sample_mask(xa, "alpha")
+        with self._autocast(xa):
+            if self.order == "first":
+                loss = self.forward(xa, ya, mask_a)
+                check_finite(loss.total, where, "alpha")
+                grads = torch.autograd.grad(loss.total, self.alphas)
+            else:
+                mask_w = self.objective.sample_mask(xw, "weights")
+                lr = self.w_opt.param_groups[0]["lr"]
+                buffers = [self.w_opt.state.get(p, {}).get("momentum_buffer") for p in self.weights]
+                grads, val_loss = unrolled_alpha_gradients(
+                    self.objective, (xw, yw, mask_w), (xa, ya, mask_a), lr, buffers,
+                    self.optim.w_momentum, self.optim.w_weight_decay,
+                )
+                check_finite(val_loss, where, "alpha")
+                loss, mask_a = None, None
+        for a, g in zip(self.alphas, grads):
+            a.grad = g
+        self.collective.average_gradients(self.alphas)
+        self.a_opt.step()
+        self.a_opt.zero_grad(set_to_none=True)
+        return loss, mask_a
+
+    def weights_step(self, xw, yw, where: tuple[int, int] = (0, 0)) -> tuple[Loss, torch.Tensor | None]:
+        """Update the supernet's and the decoder's weights; returns (loss, mask)."""
+        mask_w = self.objective.sample_mask(xw, "weights")
+        with self._autocast(xw):
+            loss = self.forward(xw, yw, mask_w)
+        check_finite(loss.total, where, "weights")
+        loss.total.backward(inputs=self.weights)
+        self.collective.average_gradients(self.weights)
+        nn.utils.clip_grad_norm_(self.weights, self.optim.grad_clip)
+        self.w_opt.step()
+        self.w_opt.zero_grad(set_to_none=True)
+        return loss, mask_w
+
+    def _autocast(self, x: torch.Tensor):
+        return torch.autocast(device_type=x.device.type, dtype=torch.bfloat16, enabled=self.bf16)
+
+
+def build_optimisers(objective: SearchObjective, optim: OptimConfig, epochs: int):
+    """DARTS's optimisers: SGD + cosine schedule for weights, Adam for α."""
+    w_opt = torch.optim.SGD(
+        objective.weight_parameters(), optim.w_lr, momentum=optim.w_momentum,
+        weight_decay=optim.w_weight_decay,
+    )
+    a_opt = torch.optim.Adam(
+        objective.arch_parameters(), optim.alpha_lr, betas=optim.alpha_betas,
+        weight_decay=optim.alpha_weight_decay,
+    )
+    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(w_opt, float(epochs), eta_min=optim.w_lr_min)
+    return w_opt, a_opt, schedule
+
+
+def check_finite(loss: torch.Tensor, where: tuple[int, int], phase: str) -> None:
+    value = float(loss.detach())
+    if not math.isfinite(value):
+        raise NonFiniteLossError(where[0] + 1, where[1], phase, value)
