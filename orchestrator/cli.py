@@ -70,11 +70,20 @@ def main(argv: list[str] | None = None) -> int:
     except (RunFailed, NonFiniteLossError) as exc:
         if debug:
             raise
+        _quiet_ray()
         print(f"alphadarts: failed: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("alphadarts: interrupted", file=sys.stderr)
         return 130
+
+
+def _quiet_ray() -> None:
+    """Disconnect from Ray before the final message, so that its log forwarding from the
+    workers does not print after the one line the user needs."""
+    ray = sys.modules.get("ray")
+    if ray is not None and ray.is_initialized():
+        ray.shutdown()
 
 
 if __name__ == "__main__":

@@ -55,6 +55,21 @@ class Collective:
         for grad, synced in zip(grads, _unflatten_dense_tensors(flat, grads)):
             grad.copy_(synced)
 
+    def average_buffers(self, module: nn.Module) -> None:
+        """Average BN running statistics over ranks (each rank normalises its own batches
+        during the epoch, as DARTS does; the α-split evaluation and the checkpoint then see
+        one set of statistics, so a resumed run continues exactly like an uninterrupted one)."""
+        if self.world_size == 1:
+            return
+        buffers = [b for b in module.buffers() if b.is_floating_point()]
+        if not buffers:
+            return
+        flat = _flatten_dense_tensors(buffers)
+        dist.all_reduce(flat)
+        flat /= self.world_size
+        for buf, synced in zip(buffers, _unflatten_dense_tensors(flat, buffers)):
+            buf.copy_(synced)
+
     def sum(self, values: list[float]) -> list[float]:
         """Element-wise sum over ranks (float64, so counts stay exact)."""
         if self.world_size == 1:

@@ -7,6 +7,7 @@ with a reporter that forwards to `ray.train.report`; tests call it directly.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import time
@@ -98,10 +99,13 @@ def run_search(config: SearchConfig, reporter: Reporter, collective: Collective 
             sums.add("weights_correct", (loss_w.logits.argmax(1) == yw).sum(), len(yw), per_sample=False)
             sums.add_rec(loss_w, mask_w, len(yw))
         schedule.step()
+        collective.average_buffers(objective)
 
         alpha_ce, alpha_acc = _evaluate(objective, eval_loader, device, rt, collective)
         elapsed = time.perf_counter() - started
         metrics = _epoch_metrics(epoch, lr, sums, collective, objective, alpha_ce, alpha_acc, elapsed)
+        # Every rank's α digest: gradients are averaged, so they must all agree, bit for bit.
+        metrics["alpha_rank_digests"] = json.dumps(collective.gather_objects(_alpha_digest(objective)))
         history.append(metrics)
         rng = collective.gather_objects(capture_rng())
         state = (
@@ -190,6 +194,13 @@ def _epoch_metrics(epoch, lr, sums, collective, objective, alpha_ce, alpha_acc, 
         "epoch_time_s": elapsed,
         "images_per_s": images / elapsed if elapsed > 0 else 0.0,
     }
+
+
+def _alpha_digest(objective: SearchObjective) -> str:
+    h = hashlib.sha256()
+    for a in objective.arch_parameters():
+        h.update(a.detach().cpu().contiguous().numpy().tobytes())
+    return h.hexdigest()[:16]
 
 
 def _state(epoch, history, objective, w_opt, a_opt, schedule, rng_per_rank) -> dict:
