@@ -94,5 +94,5 @@ def _one_line(error: BaseException) -> str:
 def latest_checkpoint_dir(run_dir: str) -> str | None:
     if "://" in run_dir:
         return None
-    candidates = sorted(Path(run_dir).glob("checkpoint_*"), key=lambda p: p.stat().st_mtime)
+    candidates = sorted((p for p in Path(run_dir).glob("checkpoint_*") if p.is_dir()), key=lambda p: p.stat().st_mtime)
     return str(candidates[-1]) if candidates else None

@@ -51,7 +51,8 @@ def load_state(path: Path) -> dict:
     except FileNotFoundError as exc:
         raise InputError(f"checkpoint {path} does not exist") from exc
     except Exception as exc:  # truncated, not a torch file, or unsafe content
-        raise InputError(f"checkpoint {path} is corrupt or not an alphadarts checkpoint ({exc})") from exc
+        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise InputError(f"checkpoint {path} is corrupt or not an alphadarts checkpoint ({reason})") from exc
     if not isinstance(state, dict) or "epoch" not in state:
         raise InputError(f"checkpoint {path} is not an alphadarts checkpoint (no 'epoch' entry)")
     return state

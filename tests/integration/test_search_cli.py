@@ -41,3 +41,15 @@ def test_search_writes_the_run_directory_and_resumes(ray_session, tmp_path, caps
     again = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert again["alphas"] == summary["alphas"]
     assert [json.loads(x)["epoch"] for x in (run_dir / "epochs.jsonl").read_text().splitlines()] == [1, 2]
+
+
+def test_corrupt_checkpoint_is_bad_input(ray_session, tmp_path, capsys):
+    args = ["search", "quickstart", "--set", f"output_dir={tmp_path}", "--set", "name=c",
+            *TINY, "--set", "search.epochs=1"]
+    assert main(args) == 0
+    capsys.readouterr()
+    (checkpoint,) = [p for p in (tmp_path / "c").glob("checkpoint_*") if p.is_dir()]
+    (checkpoint / "state.pt").write_bytes(b"not a checkpoint")
+    assert main(args) == 2
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert err.startswith("alphadarts: error: checkpoint") and "corrupt" in err
