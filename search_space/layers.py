@@ -31,6 +31,10 @@ class ReLUConvBN(nn.Sequential):
             nn.BatchNorm2d(c_out, affine=affine, track_running_stats=track_running_stats),
         )
 
+    def forward_after_relu(self, x_relu: torch.Tensor) -> torch.Tensor:
+        """`forward` minus its leading ReLU, for a mixed op that computes relu(x) once per edge."""
+        return self[2](self[1](x_relu))
+
 
 class DilConv(nn.Sequential):
     """ReLU -> depthwise kxk (dilated) -> pointwise 1x1 -> BN: DARTS's `dil_conv_kxk`."""
@@ -53,6 +57,10 @@ class DilConv(nn.Sequential):
             nn.BatchNorm2d(c_out, affine=affine, track_running_stats=track_running_stats),
         )
 
+    def forward_after_relu(self, x_relu: torch.Tensor) -> torch.Tensor:
+        """`forward` minus its leading ReLU (see ReLUConvBN.forward_after_relu)."""
+        return self[3](self[2](self[1](x_relu)))
+
 
 class SepConv(nn.Sequential):
     """DARTS's `sep_conv_kxk`: a separable conv applied twice, only the first one strided."""
@@ -71,6 +79,10 @@ class SepConv(nn.Sequential):
             DilConv(c_in, c_in, kernel_size, stride, padding, 1, affine, track_running_stats),
             DilConv(c_in, c_out, kernel_size, 1, padding, 1, affine, track_running_stats),
         )
+
+    def forward_after_relu(self, x_relu: torch.Tensor) -> torch.Tensor:
+        """`forward` minus its leading ReLU (the first separable conv's)."""
+        return self[1](self[0].forward_after_relu(x_relu))
 
 
 class Identity(nn.Module):
@@ -112,9 +124,12 @@ class FactorizedReduce(nn.Module):
         self.bn = nn.BatchNorm2d(c_out, affine=affine, track_running_stats=track_running_stats)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.relu(x)
-        shifted = F.pad(x[:, :, 1:, 1:], (0, 1, 0, 1))
-        return self.bn(torch.cat([self.conv_1(x), self.conv_2(shifted)], dim=1))
+        return self.forward_after_relu(self.relu(x))
+
+    def forward_after_relu(self, x_relu: torch.Tensor) -> torch.Tensor:
+        """`forward` minus its leading ReLU (see ReLUConvBN.forward_after_relu)."""
+        shifted = F.pad(x_relu[:, :, 1:, 1:], (0, 1, 0, 1))
+        return self.bn(torch.cat([self.conv_1(x_relu), self.conv_2(shifted)], dim=1))
 
 
 class ResNetBasicBlock(nn.Module):

@@ -1,20 +1,30 @@
-"""The continuous relaxation of one edge: every candidate op, mixed by softmax(α) weights."""
+"""The continuous relaxation of one edge: every candidate op, mixed by softmax(α) weights.
+
+`MixedOp` computes exactly `sum_k w_k * op_k(x)` (DARTS) but does no work that cannot change
+that sum or its gradients:
+
+* `none` is skipped: its output is zero, so `w_none * 0` adds nothing to the output nor to
+  any gradient (α_none still gets its gradient through the softmax of the other terms).
+* The ReLU that every conv op (and FactorizedReduce) applies first is computed once per edge
+  and fed to each op's `forward_after_relu`; one ReLU output is also saved for backward
+  instead of one per op.
+* The weighted sum is a chain of fused `addcmul`s instead of separate mul and add kernels.
+
+The modules are the same as the straightforward version's (`search_space.reference`), so
+state_dict keys, parameter shapes and checkpoints do not change.
+"""
 
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from search_space.operations import build_search_op, ops_for
 
 
 class MixedOp(nn.Module):
-    """Weighted sum of every candidate op's output on one edge (DARTS's plain mixed op).
-
-    Deliberately the straightforward version -- all ops run, even at weight ~0 -- and its own
-    class with `forward(x, weights)`, so a faster variant can be swapped in without touching
-    the cells.
-    """
+    """Weighted sum of every candidate op's output on one edge (`forward(x, weights)`)."""
 
     def __init__(self, space: str, channels: int, stride: int) -> None:
         super().__init__()
@@ -22,7 +32,33 @@ class MixedOp(nn.Module):
         self.ops = nn.ModuleList(
             build_search_op(space, name, channels, stride) for name in self.op_names
         )
+        # Which ops run, and which of them start with a ReLU we may hoist.
+        self._plan = tuple(
+            (k, hasattr(op, "forward_after_relu"))
+            for k, (name, op) in enumerate(zip(self.op_names, self.ops))
+            if name != "none"
+        )
 
     def forward(self, x: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
         """`weights`: this edge's softmax(α), one entry per op in `op_names` order."""
-        return sum(w * op(x) for w, op in zip(weights, self.ops))
+        x_relu = None
+        out = None
+        for k, after_relu in self._plan:
+            op = self.ops[k]
+            if after_relu:
+                if x_relu is None:
+                    x_relu = F.relu(x)
+                y = op.forward_after_relu(x_relu)
+            else:
+                y = op(x)
+            out = y * weights[k] if out is None else torch.addcmul(out, y, weights[k])
+        return out
+
+
+def cpu_layout(x: torch.Tensor, channels_last_on_cpu: bool = True) -> torch.Tensor:
+    """The supernet's input in channels_last on CPU: measured there, the depthwise convs'
+    backward is ~8x and pooling ~3-10x faster than in NCHW (docs/benchmarks.md), and every
+    later op keeps the layout. On CUDA the layout is left to `runtime.channels_last`."""
+    if channels_last_on_cpu and x.device.type == "cpu" and x.dim() == 4:
+        return x.contiguous(memory_format=torch.channels_last)
+    return x

@@ -8,7 +8,7 @@ from torch import nn
 from search_space.checks import reduction_layers, require_positive_int
 from search_space.genotypes import DARTS_STEPS
 from search_space.layers import FactorizedReduce, ReLUConvBN
-from search_space.mixed_op import MixedOp
+from search_space.mixed_op import MixedOp, cpu_layout
 from search_space.supernet_base import Supernet
 
 STEM_MULTIPLIER = 3
@@ -50,6 +50,8 @@ class DartsSupernet(Supernet):
     -> global pool -> linear. `forward` returns (logits, last feature map)."""
 
     space = "darts"
+    #: see `mixed_op.cpu_layout`; `search_space.reference` turns it off.
+    channels_last_on_cpu = True
 
     def __init__(self, num_classes: int, channels: int, layers: int, in_channels: int = 3) -> None:
         super().__init__()
@@ -81,6 +83,7 @@ class DartsSupernet(Supernet):
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         weights = self.op_weights()
+        x = cpu_layout(x, self.channels_last_on_cpu)
         s0 = s1 = self.stem(x)
         for cell in self.cells:
             s0, s1 = s1, cell(s0, s1, weights["reduce" if cell.reduction else "normal"])

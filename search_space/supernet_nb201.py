@@ -8,7 +8,7 @@ from torch import nn
 from search_space.checks import require_positive_int
 from search_space.genotypes import NB201_EDGES, NB201_NODES
 from search_space.layers import ResNetBasicBlock
-from search_space.mixed_op import MixedOp
+from search_space.mixed_op import MixedOp, cpu_layout
 from search_space.supernet_base import Supernet
 
 
@@ -38,6 +38,8 @@ class Nb201Supernet(Supernet):
     and no running statistics (METHOD.md); stem, residual blocks and last BN are plain."""
 
     space = "nb201"
+    #: see `mixed_op.cpu_layout`; `search_space.reference` turns it off.
+    channels_last_on_cpu = True
 
     def __init__(
         self, num_classes: int, channels: int = 16, layers: int = 5, in_channels: int = 3
@@ -66,6 +68,7 @@ class Nb201Supernet(Supernet):
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         weights = self.op_weights()["cell"]
+        x = cpu_layout(x, self.channels_last_on_cpu)
         h = self.stem(x)
         for block in self.cells:
             h = block(h, weights) if isinstance(block, Nb201SearchCell) else block(h)

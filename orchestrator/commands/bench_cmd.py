@@ -1,0 +1,135 @@
+"""`alphadarts bench`: time the search step (α step + weight step, first order) without and
+with MIM, report images/s, ms per step, peak memory, MACs and the share of the device's peak
+FLOP rate, and estimate the wall time of an epoch, a search and a sweep from the config.
+
+`--compare-reference` also times the straightforward DARTS step on the straightforward
+supernet (same weights, same batches), and prints the speedup and the largest differences of
+logits, features and α gradients between the two.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+import torch
+
+from pydantic import ValidationError
+
+from orchestrator.config import ExperimentConfig, describe_validation_error, load_config
+from orchestrator.config import _apply_override as apply_override
+from orchestrator.errors import UsageError
+from trainables.bench import BenchSpec, run_bench
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser("bench", help="time the search step (with and without MIM)", description=__doc__)
+    p.add_argument("--config", help="preset or YAML file for the MIM, optimiser, data and sweep settings")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a config field, e.g. --set search.mim.mask_ratio=0.3 (repeatable)")
+    p.add_argument("--space", choices=("darts", "nb201"), help="default: the config's (darts)")
+    p.add_argument("--batch-size", type=int, help="default: the config's")
+    p.add_argument("--channels", type=int, help="initial channels C (default: the config's)")
+    p.add_argument("--layers", type=int, help="DARTS cells / NB201 cells per stage (default: the config's)")
+    p.add_argument("--image-size", type=int, help="side of the random test images (default: the dataset's)")
+    p.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N (default cpu)")
+    p.add_argument("--threads", type=int, default=1,
+                   help="torch intra-op threads (default 1: on a loaded CPU more can be far slower)")
+    p.add_argument("--steps", type=int, default=3, help="timed steps per variant (median reported)")
+    p.add_argument("--warmup", type=int, default=1, help="untimed steps per variant first")
+    p.add_argument("--bf16", action="store_true", help="bf16 autocast (runtime.bf16)")
+    p.add_argument("--channels-last", action="store_true", help="runtime.channels_last (CUDA; CPU always uses it)")
+    p.add_argument("--compile", action="store_true", help="torch.compile the objective (runtime.compile)")
+    p.add_argument("--compare-reference", action="store_true",
+                   help="also time the straightforward DARTS step and check outputs agree")
+    p.add_argument("--rss", action="store_true",
+                   help="CPU: also run each variant alone in a fresh process and report its RSS growth")
+    p.add_argument("--json", action="store_true", help="print one JSON object instead of text")
+    p.set_defaults(run=run)
+
+
+def run(args) -> int:
+    spec = _spec(args)
+    torch.set_num_threads(args.threads)
+    result = run_bench(spec)
+    print(json.dumps(result) if args.json else _text(result))
+    return 0
+
+
+def _spec(args) -> BenchSpec:
+    for flag in ("batch_size", "channels", "layers", "image_size", "threads", "steps"):
+        value = getattr(args, flag)
+        if value is not None and value <= 0:
+            raise UsageError(f"--{flag.replace('_', '-')}={value}: must be a positive integer")
+    if args.warmup < 0:
+        raise UsageError(f"--warmup={args.warmup}: must be 0 or more")
+    device = args.device
+    if device != "cpu" and not device.startswith("cuda"):
+        raise UsageError(f"--device={device!r}: allowed: cpu, cuda, cuda:N")
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise UsageError(f"--device={device!r}: no CUDA device is available here")
+    overrides = list(args.overrides)
+    for flag, key in (("space", "model.space"), ("channels", "model.channels"),
+                      ("layers", "model.layers"), ("batch_size", "data.batch_size")):
+        if getattr(args, flag) is not None:
+            overrides.append(f"search.{key}={getattr(args, flag)}")
+    for flag in ("bf16", "channels_last", "compile"):
+        if getattr(args, flag):
+            overrides.append(f"search.runtime.{flag}=true")
+    if device.startswith("cuda"):
+        overrides.append("search.runtime.use_gpu=true")
+    config = _load(args.config, overrides)
+    size = args.image_size or config.search.data.resolved_image_size
+    patch = config.search.mim.patch_size
+    if size % patch:
+        raise UsageError(f"--image-size={size}: search.mim.patch_size={patch} must divide it")
+    sweep = config.sweep
+    return BenchSpec(
+        config.search, size, device, args.steps, args.warmup, args.compare_reference, args.rss,
+        trials=sweep.num_samples, concurrency=sweep.max_concurrent_trials or 1,
+    )
+
+
+def _load(source: str | None, overrides: list[str]) -> ExperimentConfig:
+    if source is not None:
+        return load_config(source, overrides)
+    # No config: the defaults (DARTS search sizes, MIM mask 0.5, decoder depth 2) on CIFAR-10.
+    raw: dict = {}
+    for item in ["search.data.dataset=cifar10", *overrides]:
+        apply_override(raw, item)
+    try:
+        return ExperimentConfig.model_validate(raw)
+    except ValidationError as exc:
+        raise UsageError(describe_validation_error(exc, "bench flags")) from None
+
+
+def _text(r: dict) -> str:
+    c = r["config"]
+    lines = [
+        f"{c['space']} supernet C={c['channels']} layers={c['layers']} batch {c['batch_size']} of "
+        f"{c['image_size']}x{c['image_size']} on {c['device_name']} ({c['threads']} threads), "
+        f"median of {c['steps']} steps after {c['warmup']} warm-up",
+        f"MACs per image: supernet {r['macs_per_image']['supernet'] / 1e6:.1f}M, "
+        f"MIM decoder {r['macs_per_image']['mim_decoder'] / 1e6:.1f}M; device peak: "
+        f"{r['device_peak_tflops']['tflops']} TFLOP/s ({r['device_peak_tflops']['precision']})",
+        f"{'variant':<10} {'ms/step':>9} {'images/s':>9} {'peak MB':>9} {'peak FLOP share':>16}",
+    ]
+    for name in ("plain", "mim", "reference"):
+        if name in r:
+            v = r[name]
+            share = v["peak_fraction"]
+            share = f"{share:.1%}" if isinstance(share, float) else share
+            lines.append(f"{name:<10} {v['step_ms']:9.1f} {v['images_per_s']:9.1f} "
+                         f"{v['peak_mem_mb']:9.1f} {share:>16}")
+    lines.append(f"MIM adds {r['mim_overhead']:.1%} to the step; peak memory: {r['peak_mem_method']}")
+    if "speedup_vs_reference" in r:
+        d = r["max_abs_diff"]
+        lines.append(f"speedup over the straightforward step: {r['speedup_vs_reference']:.2f}x; peak memory "
+                     f"{r['memory_vs_reference']:.2f}x of it; max |diff| logits {d['logits']:.2e}, "
+                     f"features {d['features']:.2e}, α grad {d['alpha_grad']:.2e}")
+    e = r["estimate"]
+    lines.append(f"estimate ({e['variant']} step, {e['dataset']}): {e['steps_per_epoch']} steps/epoch, "
+                 f"epoch {e['epoch_s'] / 60:.1f} min, search of {e['epochs']} epochs "
+                 f"{e['search_s'] / 3600:.2f} h, sweep of {e['trials']} trials at {e['concurrency']} at once "
+                 f"{e['sweep_s'] / 3600:.2f} h (no early stopping, evaluation or data loading)")
+    return "\n".join(lines)

@@ -1,0 +1,54 @@
+"""`alphadarts bench` at tiny sizes: one JSON object with the documented keys; bad input -> 2."""
+
+import json
+
+import pytest
+
+from orchestrator.cli import main
+
+TINY = ["--batch-size", "2", "--channels", "2", "--image-size", "8", "--steps", "1",
+        "--warmup", "0", "--set", "search.mim.patch_size=2"]
+
+
+def run(capsys, *argv):
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.mark.parametrize("space,layers", [("darts", "3"), ("nb201", "1")])
+def test_bench_json_has_the_documented_keys(capsys, space, layers):
+    code, out, _ = run(capsys, "bench", "--json", "--space", space, "--layers", layers,
+                       "--compare-reference", *TINY)
+    assert code == 0
+    report = json.loads(out)
+    for variant in ("plain", "mim", "reference"):
+        entry = report[variant]
+        assert entry["step_ms"] > 0 and entry["images_per_s"] > 0 and entry["peak_mem_mb"] > 0
+        assert entry["peak_fraction"] == "unknown"  # CPU: no known peak FLOP rate
+    assert report["config"]["space"] == space and report["config"]["batch_size"] == 2
+    assert report["macs_per_image"]["supernet"] > 0 and report["macs_per_image"]["mim_decoder"] > 0
+    diff = report["max_abs_diff"]
+    assert diff["logits"] < 1e-4 and diff["alpha_grad"] <= 1e-4 * max(diff["alpha_grad_scale"], 1)
+    assert report["speedup_vs_reference"] > 0
+    estimate = report["estimate"]
+    assert estimate["steps_per_epoch"] == 25_000 // 2 and estimate["sweep_s"] > 0
+
+
+def test_bench_text_output(capsys):
+    code, out, _ = run(capsys, "bench", "--layers", "3", *TINY)
+    assert code == 0 and "ms/step" in out and "MIM adds" in out and "estimate" in out
+
+
+@pytest.mark.parametrize("argv", [
+    ["--batch-size", "0"],
+    ["--steps", "-1"],
+    ["--device", "tpu"],
+    ["--image-size", "6"],  # the MIM patch size 4 does not divide it
+    ["--set", "search.mim.mask_ratio=2"],
+    ["--config", "no-such-preset"],
+])
+def test_bench_bad_input_exits_2_with_one_line(capsys, argv):
+    code, out, err = run(capsys, "bench", *argv)
+    assert code == 2 and out == ""
+    assert err.startswith("alphadarts: error:") and len(err.strip().splitlines()) == 1
