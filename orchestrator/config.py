@@ -12,6 +12,7 @@ import yaml
 from pydantic import Field, ValidationError
 
 from orchestrator.errors import UsageError
+from orchestrator.sweep_config import SweepConfig
 from trainables.config import SearchConfig, StrictModel
 
 
@@ -21,6 +22,7 @@ class ExperimentConfig(StrictModel):
         "runs", description="local directory, shared NFS path, or s3:// / gs:// URI"
     )
     search: SearchConfig = SearchConfig()
+    sweep: SweepConfig = SweepConfig()
 
     @property
     def storage_path(self) -> str:

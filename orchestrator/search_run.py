@@ -60,7 +60,7 @@ def _raise_from_worker(exc: Exception, run_dir: str) -> None:
     """Turn Ray's wrapped worker error into ours: bad input -> exit 2, the rest -> exit 1."""
     failures = getattr(exc, "worker_failures", None) or {}
     for failure in failures.values():
-        cause = _root_cause(failure)
+        cause = root_cause(failure)
         if isinstance(cause, InputError):
             raise UsageError(str(cause)) from None
         if isinstance(cause, NonFiniteLossError):
@@ -72,10 +72,10 @@ def _raise_from_worker(exc: Exception, run_dir: str) -> None:
         else "no checkpoint was written"
     )
     first = next(iter(failures.values()), exc)
-    raise RunFailed(f"the search failed ({_one_line(first)}); {where}") from None
+    raise RunFailed(f"the search failed ({one_line(first)}); {where}") from None
 
 
-def _root_cause(error: BaseException) -> BaseException:
+def root_cause(error: BaseException) -> BaseException:
     seen = set()
     while id(error) not in seen:
         seen.add(id(error))
@@ -86,8 +86,8 @@ def _root_cause(error: BaseException) -> BaseException:
     return error
 
 
-def _one_line(error: BaseException) -> str:
-    text = str(_root_cause(error)).strip().splitlines()
+def one_line(error: BaseException) -> str:
+    text = str(root_cause(error)).strip().splitlines()
     return text[-1] if text else type(error).__name__
 
 

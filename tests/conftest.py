@@ -15,8 +15,9 @@ torch.set_num_threads(1)
 def ray_session(tmp_path_factory):
     import ray
 
+    from orchestrator.ray_runtime import ensure_ray
+
     os.environ.setdefault("RAY_TRAIN_V2_ENABLED", "1")
-    if not ray.is_initialized():
-        ray.init(num_cpus=2, include_dashboard=True, logging_level="WARNING")
+    ensure_ray(num_cpus=2)
     yield ray
     ray.shutdown()

@@ -1,0 +1,46 @@
+"""`alphadarts results EXPERIMENT_DIR`: a sweep's leaderboard, and its knob settings with
+the objective's spread across seeds."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+
+from orchestrator import results
+from orchestrator.storage import join, write_bytes
+
+
+def add_parser(subparsers) -> None:
+    parser = subparsers.add_parser("results", help="leaderboard and seed spread of a sweep")
+    parser.add_argument("experiment_dir", help="a sweep's directory, e.g. runs/quickstart-sweep")
+    parser.add_argument("--json", action="store_true", help="end with one JSON line of results")
+    parser.add_argument("--csv", action="store_true",
+                        help="also write leaderboard.csv and seed_groups.csv into the directory")
+    parser.set_defaults(run=run)
+
+
+def run(args) -> int:
+    trials, meta = results.load_trials(args.experiment_dir)
+    board = results.leaderboard(trials, meta)
+    groups = results.seed_groups(trials, meta)
+    summary = results.summarize(trials, meta, args.experiment_dir)
+    direction = "higher" if meta["mode"] == "max" else "lower"
+    print(f"{summary['num_trials']} trials; objective: {meta['metric']} ({direction} is better)")
+    print(_table(board.drop(columns=["error"]) if board["error"].isna().all() else board))
+    knobs = [k for k in meta["knobs"] if k != "seed"]
+    print(f"\nby {', '.join(knobs) or 'all trials'}, across seeds:")
+    print(_table(groups))
+    if args.csv:
+        for name, frame in (("leaderboard.csv", board), ("seed_groups.csv", groups)):
+            target = join(args.experiment_dir, name)
+            write_bytes(target, frame.to_csv(index=False).encode())
+            print(f"wrote {target}")
+    if args.json:
+        print(json.dumps({**summary, "leaderboard": results.records(board),
+                          "seed_groups": results.records(groups)}))
+    return 0
+
+
+def _table(frame: pd.DataFrame) -> str:
+    return frame.to_string(index=False, float_format=lambda v: f"{v:.4f}", na_rep="-")

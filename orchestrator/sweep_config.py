@@ -1,0 +1,225 @@
+"""The `sweep` section of the config: which search knobs Tune explores, what it optimises,
+how many trials, how ASHA prunes them and how many run at once.
+
+A knob is either a range (`{low, high}`, optionally `step` or `log`) or a list of choices.
+Each value is checked here against the same rule the search config applies to that field,
+so `mask_ratio: {low: 0, high: 1.5}` fails at the door. Rules that tie a knob to the rest of
+the config (a patch size must divide the image) are checked per trial: such a trial is
+recorded as failed, with the reason, and the sweep goes on.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, ValidationError, field_validator, model_validator
+
+from orchestrator.errors import UsageError
+from trainables.config import MimConfig, SearchConfig, StrictModel
+
+#: knob -> the path of the SearchConfig field it sets.
+KNOB_FIELDS: dict[str, tuple[str, ...]] = {
+    "mask_ratio": ("mim", "mask_ratio"),
+    "seed": ("seed",),
+    "decoder_depth": ("mim", "decoder_depth"),
+    "mim_weight": ("mim", "mim_weight"),
+    "patch_size": ("mim", "patch_size"),
+    "phases": ("mim", "phases"),
+}
+
+#: how a `phases` choice travels through Optuna, which takes only scalars: "weights+alpha".
+PHASES_SEPARATOR = "+"
+
+#: metrics of the search loop's epoch report that can be the objective, and their natural mode.
+OBJECTIVE_MODES = {
+    "alpha_acc": "max",
+    "alpha_ce": "min",
+    "weights_acc": "max",
+    "weights_ce": "min",
+}
+
+
+class FloatRange(StrictModel):
+    low: float
+    high: float
+    step: float | None = Field(None, gt=0, description="a grid: low, low+step, ... <= high")
+    log: bool = False
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "FloatRange":
+        if not self.low < self.high:
+            raise ValueError(f"low={self.low} must be below high={self.high}")
+        if self.step is not None and self.log:
+            raise ValueError("step and log=true cannot be combined")
+        if self.step is not None and not _is_multiple(self.high - self.low, self.step):
+            raise ValueError(f"high - low = {self.high - self.low:g} must be a multiple of step={self.step:g}")
+        if self.log and self.low <= 0:
+            raise ValueError(f"log=true needs low > 0, got low={self.low}")
+        return self
+
+    def values_to_check(self) -> list[float]:
+        return [self.low, self.high]
+
+
+def _is_multiple(span: float, step: float) -> bool:
+    ratio = span / step
+    return abs(ratio - round(ratio)) < 1e-9
+
+
+class IntRange(StrictModel):
+    low: int
+    high: int
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "IntRange":
+        if not self.low < self.high:
+            raise ValueError(f"low={self.low} must be below high={self.high}")
+        return self
+
+    def values_to_check(self) -> list[int]:
+        return [self.low, self.high]
+
+
+Phases = tuple[Literal["weights", "alpha"], ...]
+
+
+class SweepSpace(StrictModel):
+    """`null` leaves a knob out of the sweep: trials then use the `search` section's value."""
+
+    mask_ratio: FloatRange | tuple[float, ...] | None = FloatRange(low=0.0, high=0.75, step=0.25)
+    seed: IntRange | tuple[int, ...] | None = (0, 1, 2)
+    decoder_depth: IntRange | tuple[int, ...] | None = (0, 1, 2)
+    mim_weight: FloatRange | tuple[float, ...] | None = None
+    patch_size: tuple[int, ...] | None = None
+    phases: tuple[Phases, ...] | None = None
+
+    @field_validator(*KNOB_FIELDS, mode="before")
+    @classmethod
+    def _parse_range(cls, value, info):
+        """A mapping is a range: parse it here so an error names the range, not the union."""
+        range_type = _RANGE_TYPES.get(info.field_name)
+        if not isinstance(value, dict):
+            return value
+        if range_type is None:
+            raise ValueError("give a list of choices; this knob takes no range")
+        try:
+            return range_type.model_validate(value)
+        except ValidationError as exc:
+            raise ValueError("; ".join(describe_error(error) for error in exc.errors())) from None
+
+    @field_validator(*KNOB_FIELDS, mode="after")
+    @classmethod
+    def _values_allowed(cls, value, info):
+        if value is None:
+            return value
+        values = value.values_to_check() if hasattr(value, "values_to_check") else value
+        if not values:
+            raise ValueError("give at least one choice, or null to leave the knob out")
+        if isinstance(value, tuple) and len(set(values)) != len(values):
+            raise ValueError("choices must be distinct")
+        for item in values:
+            _check_knob_value(info.field_name, item)
+        return value
+
+    @model_validator(mode="after")
+    def _something_swept(self) -> "SweepSpace":
+        if not self.swept:
+            raise ValueError("no knob is swept; give a range or choices for at least one of "
+                             + ", ".join(KNOB_FIELDS))
+        return self
+
+    @property
+    def swept(self) -> list[str]:
+        """The swept knobs, in the fixed order of KNOB_FIELDS."""
+        return [name for name in KNOB_FIELDS if getattr(self, name) is not None]
+
+
+_RANGE_TYPES = {
+    "mask_ratio": FloatRange, "mim_weight": FloatRange, "seed": IntRange, "decoder_depth": IntRange,
+}
+
+
+def describe_error(error: dict) -> str:
+    """One pydantic error as `where: message` (no input echo: the caller names the value)."""
+    where = ".".join(str(p) for p in error["loc"])
+    message = error["msg"].removeprefix("Value error, ")
+    return f"{where}: {message}" if where else message
+
+
+def _check_knob_value(knob: str, value) -> None:
+    """Apply the search config's own rule for the field this knob sets."""
+    path = KNOB_FIELDS[knob]
+    model, data = (MimConfig, {path[1]: value}) if path[0] == "mim" else (SearchConfig, {knob: value})
+    try:
+        model.model_validate(data)
+    except ValidationError as exc:
+        raise ValueError(f"{value!r} is not allowed: {exc.errors()[0]['msg']}") from None
+
+
+class Objective(StrictModel):
+    """What the sweep optimises; the direction follows from the metric (accuracies up,
+    cross-entropies down), so a sweep cannot maximise a loss by a slip."""
+
+    metric: Literal["alpha_acc", "alpha_ce", "weights_acc", "weights_ce"] = "alpha_acc"
+    source: Literal["supernet", "proxy_train"] = Field(
+        "supernet", description="supernet: the search's own per-epoch metric"
+    )
+
+    @field_validator("source")
+    @classmethod
+    def _implemented(cls, value: str) -> str:
+        if value == "proxy_train":
+            raise ValueError(
+                "a proxy training of each trial's genotype is not implemented; allowed: 'supernet' "
+                "(retrain the best genotypes afterwards with `alphadarts retrain`)"
+            )
+        return value
+
+    @property
+    def mode(self) -> str:
+        return OBJECTIVE_MODES[self.metric]
+
+
+class AshaConfig(StrictModel):
+    """ASHA on `epoch`: a trial may stop at epochs grace, grace*rf, grace*rf^2, ..."""
+
+    grace_period: int = Field(1, ge=1, description="epochs every trial runs before it can stop")
+    reduction_factor: float = Field(2.0, gt=1.0)
+
+
+class SweepConfig(StrictModel):
+    space: SweepSpace = SweepSpace()
+    objective: Objective = Objective()
+    num_samples: int = Field(12, ge=1, description="number of trials")
+    max_concurrent_trials: int | None = Field(
+        None, ge=1, description="default: as many trials as the cluster's CPUs/GPUs hold"
+    )
+    scheduler: AshaConfig = AshaConfig()
+    sampler_seed: int = Field(0, ge=0, description="seed of Optuna's TPE sampler")
+    max_trial_failures: int = Field(
+        0, ge=0, description="times Tune restarts a failed trial before recording it as ERROR"
+    )
+
+
+def encode_phases(phases: tuple[str, ...]) -> str:
+    return PHASES_SEPARATOR.join(phases)
+
+
+def apply_knobs(search: SearchConfig, knobs: dict) -> SearchConfig:
+    """`search` with one trial's knob values (phases encoded), re-validated as a whole: a
+    combination the search config refuses (a patch size that does not divide the image)
+    raises UsageError naming the knobs and the rule."""
+    top, mim = {}, {}
+    for knob, value in knobs.items():
+        if knob not in KNOB_FIELDS:
+            raise UsageError(f"knob {knob!r} is not known; allowed: {', '.join(KNOB_FIELDS)}")
+        if knob == "phases":
+            value = tuple(p for p in value.split(PHASES_SEPARATOR) if p)
+        path = KNOB_FIELDS[knob]
+        (mim if path[0] == "mim" else top)[path[-1]] = value
+    updated = search.model_copy(update={**top, "mim": search.mim.model_copy(update=mim)})
+    try:
+        return SearchConfig.model_validate(updated.model_dump())
+    except ValidationError as exc:
+        reasons = "; ".join(describe_error(e) for e in exc.errors())
+        raise UsageError(f"knobs {knobs} do not fit the search config: {reasons}") from None
