@@ -44,31 +44,23 @@ class Collective:
             dist.broadcast(tensor.data, src=0)
 
     def average_gradients(self, params: list[nn.Parameter]) -> None:
-        if self.world_size == 1:
-            return
-        grads = [p.grad for p in params if p.grad is not None]
-        if not grads:
-            return
-        flat = _flatten_dense_tensors(grads)
-        dist.all_reduce(flat)
-        flat /= self.world_size
-        for grad, synced in zip(grads, _unflatten_dense_tensors(flat, grads)):
-            grad.copy_(synced)
+        self._average_in_place([p.grad for p in params if p.grad is not None])
 
     def average_buffers(self, module: nn.Module) -> None:
         """Average BN running statistics over ranks (each rank normalises its own batches
         during the epoch, as DARTS does; the α-split evaluation and the checkpoint then see
         one set of statistics, so a resumed run continues exactly like an uninterrupted one)."""
-        if self.world_size == 1:
+        self._average_in_place([b for b in module.buffers() if b.is_floating_point()])
+
+    def _average_in_place(self, tensors: list[torch.Tensor]) -> None:
+        """One flat all-reduce for many small tensors, then copied back."""
+        if self.world_size == 1 or not tensors:
             return
-        buffers = [b for b in module.buffers() if b.is_floating_point()]
-        if not buffers:
-            return
-        flat = _flatten_dense_tensors(buffers)
+        flat = _flatten_dense_tensors(tensors)
         dist.all_reduce(flat)
         flat /= self.world_size
-        for buf, synced in zip(buffers, _unflatten_dense_tensors(flat, buffers)):
-            buf.copy_(synced)
+        for tensor, synced in zip(tensors, _unflatten_dense_tensors(flat, tensors)):
+            tensor.copy_(synced)
 
     def sum(self, values: list[float]) -> list[float]:
         """Element-wise sum over ranks (float64, so counts stay exact)."""
