@@ -92,7 +92,14 @@ def one_line(error: BaseException) -> str:
 
 
 def latest_checkpoint_dir(run_dir: str) -> str | None:
+    """The checkpoint a rerun resumes from: the latest one Ray Train registered in its
+    snapshot (a checkpoint folder whose report never completed is not it)."""
     if "://" in run_dir:
         return None
-    candidates = sorted((p for p in Path(run_dir).glob("checkpoint_*") if p.is_dir()), key=lambda p: p.stat().st_mtime)
-    return str(candidates[-1]) if candidates else None
+    snapshot = Path(run_dir) / "checkpoint_manager_snapshot.json"
+    try:
+        latest = json.loads(snapshot.read_text()).get("latest_checkpoint_result") or {}
+    except (OSError, ValueError):
+        return None
+    name = latest.get("checkpoint_dir_name")
+    return str(Path(run_dir) / name) if name else None

@@ -66,38 +66,46 @@ def _start(ray_session, args) -> subprocess.Popen:
     )
 
 
-def _kill_one_worker_after_first_checkpoint(process: subprocess.Popen, run_dir: Path) -> int:
+def _kill_one_worker_after_first_checkpoint(process: subprocess.Popen, run_dir: Path) -> list[dict]:
+    """Kill a Train worker once a checkpoint is registered; return that checkpoint's history."""
     from ray.util.state import list_actors
+
+    from orchestrator.search_run import latest_checkpoint_dir
+    from trainables.checkpoint import load_state
 
     deadline = time.time() + 240
     while time.time() < deadline:
         assert process.poll() is None, "the search ended before a worker could be killed"
-        if list(run_dir.glob("checkpoint_*")):
+        # kill only once Ray registered a checkpoint: what a resume starts from
+        checkpoint = latest_checkpoint_dir(str(run_dir))
+        if checkpoint:
             workers = list_actors(filters=[("class_name", "=", "RayTrainWorker"), ("state", "=", "ALIVE")])
             if workers:
-                pid = workers[-1]["pid"]
-                os.kill(pid, signal.SIGKILL)
-                return pid
+                os.kill(workers[-1]["pid"], signal.SIGKILL)
+                return load_state(Path(checkpoint) / "state.pt")["history"]
         time.sleep(0.2)
     raise AssertionError("no checkpoint appeared in time")
 
 
 def test_killed_worker_is_replaced_and_run_matches_uninterrupted(ray_session, reference, tmp_path):
     process = _start(ray_session, search_args(tmp_path, "killed", "--set", "search.runtime.max_failures=2"))
-    _kill_one_worker_after_first_checkpoint(process, tmp_path / "killed")
+    killed_at_history = _kill_one_worker_after_first_checkpoint(process, tmp_path / "killed")
     out, err = process.communicate(timeout=600)
     assert process.returncode == 0, err[-3000:]
     summary = json.loads(out.strip().splitlines()[-1])
     assert summary["alphas"] == reference["alphas"]
     assert summary["genotype"]["str"] == reference["genotype"]["str"]
-    epochs = [json.loads(l)["epoch"] for l in (tmp_path / "killed" / "epochs.jsonl").read_text().splitlines()]
-    assert epochs == [1, 2, 3, 4]
+    epochs = [json.loads(l) for l in (tmp_path / "killed" / "epochs.jsonl").read_text().splitlines()]
+    assert [e["epoch"] for e in epochs] == [1, 2, 3, 4]
+    # resumed, not restarted: the epochs done before the kill keep their recorded metrics
+    # (their wall times could not be measured again to the same float)
+    assert epochs[: len(killed_at_history)] == killed_at_history
 
 
 def test_failures_beyond_max_name_the_checkpoint_and_rerun_resumes(ray_session, reference, tmp_path):
     args = search_args(tmp_path, "fragile", "--set", "search.runtime.max_failures=0")
     process = _start(ray_session, args)
-    _kill_one_worker_after_first_checkpoint(process, tmp_path / "fragile")
+    done_before = _kill_one_worker_after_first_checkpoint(process, tmp_path / "fragile")
     out, err = process.communicate(timeout=600)
     assert process.returncode == 1, err[-3000:]
     last_line = err.strip().splitlines()[-1]
@@ -105,10 +113,6 @@ def test_failures_beyond_max_name_the_checkpoint_and_rerun_resumes(ray_session, 
     assert str(tmp_path / "fragile" / "checkpoint_") in last_line
     assert "rerun" in last_line
 
-    from trainables.checkpoint import load_state
-
-    checkpoint = Path(last_line.split("the last checkpoint is ")[1].split(";")[0])
-    done_before = load_state(checkpoint / "state.pt")["history"]
     rerun = _start(ray_session, args)
     out, err = rerun.communicate(timeout=600)
     assert rerun.returncode == 0, err[-3000:]
