@@ -4,7 +4,6 @@ validated once into typed objects. Every error names the field, the value and wh
 
 from __future__ import annotations
 
-import os
 from importlib import resources
 from pathlib import Path
 
@@ -116,7 +115,3 @@ def add_config_arguments(parser) -> None:
         "--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
         help="override a config field, e.g. --set search.mim.mask_ratio=0.3 (repeatable)",
     )
-
-
-def environment_is_interactive() -> bool:
-    return os.isatty(2)
