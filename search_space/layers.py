@@ -12,7 +12,8 @@ from torch import nn
 
 
 class ReLUConvBN(nn.Sequential):
-    """ReLU -> Conv(bias=False) -> BN: DARTS's preprocessing and NB201's `nor_conv_kxk`."""
+    """ReLU -> Conv -> BN: DARTS's preprocessing and NB201's `nor_conv_kxk`. The conv has no
+    bias unless `bias` (NB201's reference gives it one exactly when BN has no affine shift)."""
 
     def __init__(
         self,
@@ -24,10 +25,11 @@ class ReLUConvBN(nn.Sequential):
         dilation: int = 1,
         affine: bool = True,
         track_running_stats: bool = True,
+        bias: bool = False,
     ) -> None:
         super().__init__(
             nn.ReLU(inplace=False),
-            nn.Conv2d(c_in, c_out, kernel_size, stride, padding, dilation, bias=False),
+            nn.Conv2d(c_in, c_out, kernel_size, stride, padding, dilation, bias=bias),
             nn.BatchNorm2d(c_out, affine=affine, track_running_stats=track_running_stats),
         )
 
@@ -111,16 +113,21 @@ class FactorizedReduce(nn.Module):
 
     The shifted input is zero-padded back to the full size so both halves have ceil(n / 2)
     pixels for odd n too; for even n the padding is never sampled, which is exactly DARTS.
-    An odd `c_out` gives the extra channel to the second half.
+    An odd `c_out` gives the extra channel to the second half. `bias` as in ReLUConvBN.
     """
 
     def __init__(
-        self, c_in: int, c_out: int, affine: bool = True, track_running_stats: bool = True
+        self,
+        c_in: int,
+        c_out: int,
+        affine: bool = True,
+        track_running_stats: bool = True,
+        bias: bool = False,
     ) -> None:
         super().__init__()
         self.relu = nn.ReLU(inplace=False)
-        self.conv_1 = nn.Conv2d(c_in, c_out // 2, 1, stride=2, bias=False)
-        self.conv_2 = nn.Conv2d(c_in, c_out - c_out // 2, 1, stride=2, bias=False)
+        self.conv_1 = nn.Conv2d(c_in, c_out // 2, 1, stride=2, bias=bias)
+        self.conv_2 = nn.Conv2d(c_in, c_out - c_out // 2, 1, stride=2, bias=bias)
         self.bn = nn.BatchNorm2d(c_out, affine=affine, track_running_stats=track_running_stats)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

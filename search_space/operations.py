@@ -70,11 +70,18 @@ _DARTS_BUILDERS: dict[str, OpBuilder] = {
     "dil_conv_5x5": lambda c, s, a, t: DilConv(c, c, 5, s, 4, 2, a, t),
 }
 
+def _nb201_skip(c: int, stride: int, affine: bool, track: bool) -> nn.Module:
+    return Identity() if stride == 1 else FactorizedReduce(c, c, affine, track, bias=not affine)
+
+
+#: As in NAS-Bench-201's reference ops (D-X-Y/AutoDL-Projects, cell_operations.py), a conv is
+#: given a bias exactly when its BN has no affine shift: the search supernet's convs carry
+#: biases, the discrete network's (affine BN) do not.
 _NB201_BUILDERS: dict[str, OpBuilder] = {
     "none": _zero,
-    "skip_connect": _skip,
-    "nor_conv_1x1": lambda c, s, a, t: ReLUConvBN(c, c, 1, s, 0, 1, a, t),
-    "nor_conv_3x3": lambda c, s, a, t: ReLUConvBN(c, c, 3, s, 1, 1, a, t),
+    "skip_connect": _nb201_skip,
+    "nor_conv_1x1": lambda c, s, a, t: ReLUConvBN(c, c, 1, s, 0, 1, a, t, bias=not a),
+    "nor_conv_3x3": lambda c, s, a, t: ReLUConvBN(c, c, 3, s, 1, 1, a, t, bias=not a),
     "avg_pool_3x3": _avg_pool,
 }
 
