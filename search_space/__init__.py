@@ -28,7 +28,6 @@ from search_space.operations import (
 )
 from search_space.parse import parse_genotype
 from search_space.published import PUBLISHED_GENOTYPES, published_names
-from search_space.reference import ReferenceMixedOp, reference_copy
 from search_space.summary import count_macs, count_parameters
 from search_space.supernet_base import Supernet
 from search_space.supernet_darts import DartsSupernet
@@ -42,7 +41,6 @@ __all__ = [
     "OPS_NB201",
     "PARAMETER_FREE_OPS",
     "PUBLISHED_GENOTYPES",
-    "ReferenceMixedOp",
     "SPACES",
     "DartsGenotype",
     "DartsSupernet",
@@ -68,6 +66,5 @@ __all__ = [
     "ops_for",
     "parse_genotype",
     "published_names",
-    "reference_copy",
     "validate_alphas",
 ]

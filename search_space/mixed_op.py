@@ -10,7 +10,7 @@ that sum or its gradients:
   instead of one per op.
 * The weighted sum is a chain of fused `addcmul`s instead of separate mul and add kernels.
 
-The modules are the same as the straightforward version's (`search_space.reference`), so
+The modules are the same as the straightforward version's (`orchestrator.bench.reference_supernet`), so
 state_dict keys, parameter shapes and checkpoints do not change.
 """
 

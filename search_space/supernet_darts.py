@@ -50,7 +50,7 @@ class DartsSupernet(Supernet):
     -> global pool -> linear. `forward` returns (logits, last feature map)."""
 
     space = "darts"
-    #: see `mixed_op.cpu_layout`; `search_space.reference` turns it off.
+    #: see `mixed_op.cpu_layout`; `orchestrator.bench.reference_supernet` turns it off.
     channels_last_on_cpu = True
 
     def __init__(self, num_classes: int, channels: int, layers: int, in_channels: int = 3) -> None:

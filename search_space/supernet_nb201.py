@@ -38,7 +38,7 @@ class Nb201Supernet(Supernet):
     and no running statistics (METHOD.md); stem, residual blocks and last BN are plain."""
 
     space = "nb201"
-    #: see `mixed_op.cpu_layout`; `search_space.reference` turns it off.
+    #: see `mixed_op.cpu_layout`; `orchestrator.bench.reference_supernet` turns it off.
     channels_last_on_cpu = True
 
     def __init__(

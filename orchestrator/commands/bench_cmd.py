@@ -19,7 +19,7 @@ from pydantic import ValidationError
 from orchestrator.config import ExperimentConfig, describe_validation_error, load_config
 from orchestrator.config import _apply_override as apply_override
 from orchestrator.errors import UsageError
-from trainables.bench import BenchSpec, run_bench
+from orchestrator.bench.run import BenchSpec, run_bench
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:

@@ -1,4 +1,4 @@
-"""The fast MixedOp / supernet compute what the straightforward ones compute (search_space.reference):
+"""The fast MixedOp / supernet compute what the straightforward ones compute (orchestrator.bench.reference_supernet):
 same outputs, features and gradients (α and weights), same state_dict, and no more saved activations."""
 
 import copy
@@ -6,8 +6,9 @@ import copy
 import pytest
 import torch
 
-from search_space import MixedOp, ReferenceMixedOp, build_supernet, reference_copy
-from trainables.bench import BenchSpec, build_variants, make_batches, saved_tensor_peak_bytes
+from orchestrator.bench.reference_supernet import ReferenceMixedOp, reference_copy
+from orchestrator.bench.run import BenchSpec, build_variants, make_batches, saved_tensor_peak_bytes
+from search_space import MixedOp, build_supernet
 from trainables.config import SearchConfig
 
 TOL = dict(rtol=1e-4, atol=1e-5)

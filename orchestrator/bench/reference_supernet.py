@@ -15,7 +15,7 @@ import copy
 import torch
 from torch import nn
 
-from search_space.mixed_op import MixedOp
+from search_space import MixedOp
 
 
 class ReferenceMixedOp(MixedOp):

@@ -2,7 +2,7 @@
 
 As in DARTS's own code: the α step calls a full `loss.backward()` (which also fills weight
 gradients that are then thrown away), the weight step another full backward; the supernet is
-`search_space.reference`'s copy (every op of every edge computed, NCHW). The project's
+`orchestrator.bench.reference_supernet`'s copy (every op of every edge computed, NCHW). The project's
 `SearchStep` must give the same α gradients and weight updates, faster.
 """
 

@@ -4,7 +4,7 @@ the fraction of the device's peak FLOP rate, and what that means for an epoch an
 Variants are timed interleaved (one step of each in turn, repeated, medians reported) so
 that a loaded machine slows them alike. `plain` is the project's `SearchStep` without MIM,
 `mim` with the config's MIM settings, `reference` (on request) the straightforward DARTS step
-on the straightforward supernet (`trainables.bench_reference`), same weights, same batches.
+on the straightforward supernet (`orchestrator.bench.reference_step`), same weights, same batches.
 
 Peak memory: on CUDA `torch.cuda.max_memory_allocated` during a step, minus what was
 allocated before it. On CPU there is no allocator counter, so it is the bytes of the distinct
@@ -29,8 +29,9 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from search_space import build_supernet, count_macs, reference_copy
-from trainables.bench_reference import ReferenceStep
+from orchestrator.bench.reference_step import ReferenceStep
+from orchestrator.bench.reference_supernet import reference_copy
+from search_space import build_supernet, count_macs
 from trainables.config import MimConfig, SearchConfig
 from trainables.distributed import Collective
 from trainables.objective import SearchObjective
@@ -316,7 +317,7 @@ def rss_peak_mb(spec: BenchSpec, variant: str) -> float:
         "compare_reference": variant == "reference", "image_size": spec.image_size,
     })
     out = subprocess.run(
-        [sys.executable, "-m", "trainables.bench", payload], capture_output=True, text=True, check=True
+        [sys.executable, "-m", "orchestrator.bench.run", payload], capture_output=True, text=True, check=True
     )
     return float(out.stdout.strip().splitlines()[-1])
 
