@@ -10,13 +10,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-DatasetName = Literal["cifar10", "cifar100", "imagenet", "digits", "synthetic"]
-
-#: fixed image sizes of the real datasets; offline ones take `image_size` from the config.
-NATIVE_IMAGE_SIZE = {"cifar10": 32, "cifar100": 32, "imagenet": 224}
-NUM_CLASSES = {"cifar10": 10, "cifar100": 100, "imagenet": 1000, "digits": 10}
+from trainables.datasets import DATASETS, loadable_datasets
 
 
 class StrictModel(BaseModel):
@@ -26,7 +22,7 @@ class StrictModel(BaseModel):
 
 
 class DataConfig(StrictModel):
-    dataset: DatasetName = "digits"
+    dataset: str = "digits"
     root: str = Field("data", description="download/cache directory, or ImageFolder root")
     image_size: int = Field(16, gt=0, description="digits/synthetic only; others are native")
     train_portion: float = Field(0.5, gt=0.0, lt=1.0, description="weight split share")
@@ -37,15 +33,20 @@ class DataConfig(StrictModel):
     synthetic_samples: int = Field(1024, gt=1)
     synthetic_classes: int = Field(10, gt=1)
 
+    @field_validator("dataset")
+    @classmethod
+    def _known_dataset(cls, name: str) -> str:
+        if name not in loadable_datasets():
+            raise ValueError(f"allowed: {', '.join(loadable_datasets())}")
+        return name
+
     @property
     def resolved_image_size(self) -> int:
-        return NATIVE_IMAGE_SIZE.get(self.dataset, self.image_size)
+        return DATASETS[self.dataset].image_size or self.image_size
 
     @property
     def num_classes(self) -> int:
-        if self.dataset == "synthetic":
-            return self.synthetic_classes
-        return NUM_CLASSES[self.dataset]
+        return DATASETS[self.dataset].num_classes or self.synthetic_classes
 
 
 class ModelConfig(StrictModel):

@@ -19,13 +19,8 @@ from torch.utils.data import DataLoader, Dataset, Subset, TensorDataset
 from torch.utils.data.distributed import DistributedSampler
 
 from trainables.config import DataConfig
+from trainables.datasets import DATASETS
 from trainables.errors import InputError
-
-CIFAR_STATS = {
-    "cifar10": ((0.4914, 0.4822, 0.4465), (0.2470, 0.2435, 0.2616)),
-    "cifar100": ((0.5071, 0.4865, 0.4409), (0.2673, 0.2564, 0.2762)),
-}
-IMAGENET_STATS = ((0.485, 0.456, 0.406), (0.229, 0.224, 0.225))
 
 
 def check_data_source(config: DataConfig) -> None:
@@ -63,7 +58,7 @@ def load_train_set(config: DataConfig, train: bool = True, augment: bool = True)
         ds = _digits(config.resolved_image_size, train)
     elif config.dataset == "synthetic":
         ds = _synthetic(config, train)
-    elif config.dataset in CIFAR_STATS:
+    elif config.dataset in ("cifar10", "cifar100"):
         ds = _cifar(config, train, augment)
     else:
         ds = _imagenet(config, train, augment)
@@ -84,7 +79,8 @@ def _digits(size: int, train: bool) -> TensorDataset:
     idx = order[:cut] if train else order[cut:]
     images = F.interpolate(images[idx], size=(size, size), mode="bilinear", align_corners=False)
     images = images.expand(-1, 3, -1, -1)
-    images = (images - 0.3) / 0.4  # roughly zero mean, unit variance: `zero` fill = mean
+    info = DATASETS["digits"]  # roughly zero mean, unit variance: `zero` fill = mean
+    images = (images - info.mean[0]) / info.std[0]
     return TensorDataset(images.contiguous(), labels[idx])
 
 
@@ -113,7 +109,7 @@ def _cifar(config: DataConfig, train: bool, augment: bool) -> Dataset:
     import torchvision
     from torchvision import transforms as T
 
-    mean, std = CIFAR_STATS[config.dataset]
+    mean, std = DATASETS[config.dataset].mean, DATASETS[config.dataset].std
     steps = [T.RandomCrop(32, padding=4), T.RandomHorizontalFlip()] if (train and augment) else []
     transform = T.Compose(steps + [T.ToTensor(), T.Normalize(mean, std)])
     cls = torchvision.datasets.CIFAR10 if config.dataset == "cifar10" else torchvision.datasets.CIFAR100
@@ -133,7 +129,7 @@ def _imagenet(config: DataConfig, train: bool, augment: bool) -> Dataset:
     import torchvision
     from torchvision import transforms as T
 
-    mean, std = IMAGENET_STATS
+    mean, std = DATASETS["imagenet"].mean, DATASETS["imagenet"].std
     if train and augment:
         steps = [T.RandomResizedCrop(224), T.RandomHorizontalFlip()]
     else:

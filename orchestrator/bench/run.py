@@ -33,6 +33,7 @@ from orchestrator.bench.reference_step import ReferenceStep
 from orchestrator.bench.reference_supernet import reference_copy
 from search_space import build_supernet, count_macs
 from trainables.config import MimConfig, SearchConfig
+from trainables.datasets import DATASETS
 from trainables.distributed import Collective
 from trainables.objective import SearchObjective
 from trainables.search_step import SearchStep, build_optimisers
@@ -48,10 +49,6 @@ PEAK_TFLOPS: dict[str, dict[str, float]] = {
     "A10": {"bf16": 125.0, "tf32": 62.5, "fp32": 31.2},
     "L4": {"bf16": 121.0, "tf32": 60.0, "fp32": 30.3},
 }
-
-#: Training-set sizes of datasets not held in memory (the search splits them further).
-DATASET_SIZES = {"cifar10": 50_000, "cifar100": 50_000, "imagenet": 1_281_167, "digits": 1437}
-
 
 @dataclass(frozen=True)
 class BenchSpec:
@@ -279,7 +276,7 @@ def estimate_wall_time(cfg: SearchConfig, step_ms: float, trials: int, concurren
     """One epoch = min(weight split, α split) per worker // batch steps (drop_last); a sweep =
     trials x epochs x epoch / concurrency (no early stopping, no evaluation or loading time)."""
     data = cfg.data
-    n = DATASET_SIZES.get(data.dataset, data.synthetic_samples)
+    n = DATASETS[data.dataset].train_images or data.synthetic_samples
     if data.subset is not None:
         n = min(n, data.subset)
     cut = int(round(data.train_portion * n))

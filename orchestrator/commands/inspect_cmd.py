@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import json
-from dataclasses import dataclass
 
 from orchestrator.errors import UsageError
 from search_space import (
@@ -18,25 +17,8 @@ from search_space import (
     count_parameters,
     parse_genotype,
 )
-
-
-@dataclass(frozen=True)
-class DatasetShape:
-    """What a dataset means for a model's size: classes, input side, network kind."""
-
-    num_classes: int
-    image_size: int
-    network: str  # "cifar" or "imagenet" (DARTS evaluation network family)
-
-
-DATASETS: dict[str, DatasetShape] = {
-    "cifar10": DatasetShape(10, 32, "cifar"),
-    "cifar100": DatasetShape(100, 32, "cifar"),
-    "imagenet": DatasetShape(1000, 224, "imagenet"),
-    "imagenet16-120": DatasetShape(120, 16, "cifar"),
-    "digits": DatasetShape(10, 32, "cifar"),
-    "synthetic": DatasetShape(10, 32, "cifar"),
-}
+from trainables.config import DataConfig
+from trainables.datasets import DATASETS
 
 #: (space, supernet?) -> (channels, layers) when the flags are not given.
 DEFAULT_SIZES: dict[tuple[str, bool], tuple[int, int]] = {
@@ -90,25 +72,29 @@ def inspect(args: argparse.Namespace) -> dict[str, object]:
             f"--dataset {args.dataset!r} is not known; allowed: {', '.join(DATASETS)}."
         )
     data = DATASETS[args.dataset]
+    # Offline datasets have no native size or class count: the config's defaults stand in.
+    defaults = DataConfig()
+    image_size = data.image_size or defaults.image_size
+    num_classes = data.num_classes or defaults.synthetic_classes
     default_channels, default_layers = DEFAULT_SIZES[(args.space, bool(args.supernet))]
     if args.space == "darts" and not args.supernet and data.network == "imagenet":
         default_channels, default_layers = IMAGENET_DARTS_SIZE
     channels = default_channels if args.channels is None else args.channels
     layers = default_layers if args.layers is None else args.layers
-    input_shape = [1, 3, data.image_size, data.image_size]
+    input_shape = [1, 3, image_size, image_size]
     genotype = None
     if args.supernet:
         if args.auxiliary:
             raise UsageError(
                 "--auxiliary is not allowed with --supernet; supernets have no auxiliary head."
             )
-        model = build_supernet(args.space, data.num_classes, channels, layers)
+        model = build_supernet(args.space, num_classes, channels, layers)
     else:
         genotype = parse_genotype(args.space, args.genotype)
         model = build_network(
             args.space,
             genotype,
-            data.num_classes,
+            num_classes,
             channels,
             layers,
             auxiliary=args.auxiliary,
@@ -120,7 +106,7 @@ def inspect(args: argparse.Namespace) -> dict[str, object]:
         "genotype": None if genotype is None else str(genotype),
         "genotype_hash": None if genotype is None else genotype.key,
         "dataset": args.dataset,
-        "num_classes": data.num_classes,
+        "num_classes": num_classes,
         "input_shape": input_shape,
         "channels": channels,
         "layers": layers,

@@ -1,0 +1,41 @@
+"""One dataset table: the config, the loaders, `inspect` and `bench` read the same facts."""
+
+import json
+
+import pytest
+from pydantic import ValidationError
+
+from orchestrator.bench.run import estimate_wall_time
+from orchestrator.cli import main
+from trainables.config import DataConfig, SearchConfig
+from trainables.data import load_train_set
+from trainables.datasets import DATASETS, loadable_datasets
+
+
+def test_config_accepts_exactly_the_loadable_datasets():
+    assert set(loadable_datasets()) == {"cifar10", "cifar100", "imagenet", "digits", "synthetic"}
+    for name in ("imagenet16-120", "mnist"):
+        with pytest.raises(ValidationError, match="allowed: cifar10, cifar100"):
+            DataConfig(dataset=name)
+    assert DataConfig(dataset="cifar100").num_classes == 100
+    assert DataConfig(dataset="imagenet").resolved_image_size == 224
+    assert DataConfig(dataset="digits", image_size=12).resolved_image_size == 12
+    assert DataConfig(dataset="synthetic", synthetic_classes=7).num_classes == 7
+
+
+def test_digits_loader_and_bench_agree_with_the_table():
+    data = DataConfig(dataset="digits", image_size=8)
+    assert len(load_train_set(data)) == DATASETS["digits"].train_images
+    config = SearchConfig.model_validate({"data": {"dataset": "digits", "image_size": 8},
+                                          "mim": {"patch_size": 2}})
+    assert estimate_wall_time(config, 1.0, 1, 1)["train_images"] == DATASETS["digits"].train_images
+
+
+@pytest.mark.parametrize("dataset", ["digits", "imagenet16-120", "cifar100"])
+def test_inspect_reads_the_table(capsys, dataset):
+    assert main(["inspect", "--space", "nb201", "--supernet", "--channels", "2", "--layers", "1",
+                 "--dataset", dataset, "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    info = DATASETS[dataset]
+    side = info.image_size or DataConfig().image_size
+    assert report["input_shape"] == [1, 3, side, side] and report["num_classes"] == info.num_classes
