@@ -1,47 +1,38 @@
-"""The architecture spaces of αDARTS (pure torch): ops, supernets, genotypes, networks.
+"""The architecture spaces of αDARTS (pure torch): a registry of `SearchSpace` objects, one
+package per space, and the helpers that build, parse and derive through the registry.
 
 `orchestrator` and `trainables` import from here only, never from the submodules.
 """
 
-from search_space.build import NETWORK_DATASETS, build_network, build_supernet
-from search_space.derive import ALPHA_SHAPES, alpha_entropy, derive_genotype, validate_alphas
+from search_space.alphas import alpha_entropy
+from search_space.build import build_network, build_op, build_search_op, build_supernet, ops_for
+from search_space.derive import alpha_shapes, derive_genotype, validate_alphas
 from search_space.errors import SearchSpaceError
+from search_space.genotype_io import Genotype
 from search_space.genotypes import (
-    NB201_EDGES,
-    DartsGenotype,
-    Genotype,
-    Nb201Genotype,
+    PUBLISHED_GENOTYPES,
     genotype_from_dict,
     genotype_hash,
+    published_names,
 )
 from search_space.mixed_op import MixedOp
-from search_space.network_darts import NetworkCIFAR, NetworkImageNet
-from search_space.network_nb201 import Nb201Network
-from search_space.operations import (
-    OPS_DARTS,
-    OPS_NB201,
-    PARAMETER_FREE_OPS,
-    SPACES,
-    build_op,
-    build_search_op,
-    ops_for,
-)
 from search_space.parse import parse_genotype
-from search_space.published import PUBLISHED_GENOTYPES, published_names
+from search_space.registry import get_space, register_space, space_names, unregister_space
+from search_space.space import SearchSpace
 from search_space.summary import count_macs, count_parameters
 from search_space.supernet_base import Supernet
-from search_space.supernet_darts import DartsSupernet
-from search_space.supernet_nb201 import Nb201Supernet
+
+# The shipped spaces: each package registers its space on import, one line per space.
+from search_space.darts import DARTS, DartsGenotype, DartsSupernet, NetworkCIFAR, NetworkImageNet, OPS_DARTS  # noqa: E402,I001
+from search_space.nb201 import NB201, NB201_EDGES, Nb201Genotype, Nb201Network, Nb201Supernet, OPS_NB201  # noqa: E402,I001
 
 __all__ = [
-    "ALPHA_SHAPES",
+    "DARTS",
+    "NB201",
     "NB201_EDGES",
-    "NETWORK_DATASETS",
     "OPS_DARTS",
     "OPS_NB201",
-    "PARAMETER_FREE_OPS",
     "PUBLISHED_GENOTYPES",
-    "SPACES",
     "DartsGenotype",
     "DartsSupernet",
     "Genotype",
@@ -51,9 +42,11 @@ __all__ = [
     "Nb201Supernet",
     "NetworkCIFAR",
     "NetworkImageNet",
+    "SearchSpace",
     "SearchSpaceError",
     "Supernet",
     "alpha_entropy",
+    "alpha_shapes",
     "build_network",
     "build_op",
     "build_search_op",
@@ -63,8 +56,11 @@ __all__ = [
     "derive_genotype",
     "genotype_from_dict",
     "genotype_hash",
+    "get_space",
     "ops_for",
     "parse_genotype",
     "published_names",
-    "validate_alphas",
+    "register_space",
+    "space_names",
+    "unregister_space",
 ]

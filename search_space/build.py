@@ -1,4 +1,5 @@
-"""Models from names: the two entry points the rest of the project builds through."""
+"""Models and ops from a space's name: the entry points the rest of the project builds
+through. Sizes, genotypes and network families are checked here, once, for every space."""
 
 from __future__ import annotations
 
@@ -6,28 +7,29 @@ from torch import nn
 
 from search_space.checks import require_positive_int
 from search_space.errors import SearchSpaceError
-from search_space.genotypes import Genotype
-from search_space.network_darts import NetworkCIFAR, NetworkImageNet
-from search_space.network_nb201 import Nb201Network
-from search_space.operations import check_space
+from search_space.genotype_io import Genotype
 from search_space.parse import parse_genotype
+from search_space.registry import get_space
 from search_space.supernet_base import Supernet
-from search_space.supernet_darts import DartsSupernet
-from search_space.supernet_nb201 import Nb201Supernet
 
-NETWORK_DATASETS: tuple[str, ...] = ("cifar", "imagenet")
+
+def _check_sizes(num_classes: object, channels: object, layers: object, in_channels: object) -> None:
+    for field, value in (
+        ("num_classes", num_classes),
+        ("channels", channels),
+        ("layers", layers),
+        ("in_channels", in_channels),
+    ):
+        require_positive_int(field, value)
 
 
 def build_supernet(
     space: str, num_classes: int, channels: int, layers: int, in_channels: int = 3
 ) -> Supernet:
     """The supernet of `space`. DARTS: `layers` cells; NB201: `layers` cells per stage (N)."""
-    check_space(space)
-    for field, value in (("num_classes", num_classes), ("channels", channels), ("layers", layers)):
-        require_positive_int(field, value)
-    if space == "darts":
-        return DartsSupernet(num_classes, channels, layers, in_channels)
-    return Nb201Supernet(num_classes, channels, layers, in_channels)
+    found = get_space(space)
+    _check_sizes(num_classes, channels, layers, in_channels)
+    return found.supernet(num_classes, channels, layers, in_channels)
 
 
 def build_network(
@@ -41,24 +43,25 @@ def build_network(
     drop_path_prob: float = 0.0,
     in_channels: int = 3,
 ) -> nn.Module:
-    """The discrete network of a genotype (a Genotype or anything `parse_genotype` reads).
+    """The discrete network of a genotype (a genotype or anything `parse_genotype` reads).
 
-    DARTS: `dataset` "cifar" gives NetworkCIFAR, "imagenet" the 224x224 mobile network.
-    NB201: `layers` is N cells per stage; there is no auxiliary head. Every network's forward
-    returns (logits, logits_aux), logits_aux None unless training with `auxiliary`, and has a
-    `drop_path_prob` attribute a trainer may set per epoch.
+    `dataset` is the network family ("cifar", "imagenet" for DARTS's mobile network; the
+    space's `network_sizes` keys). Every network's forward returns (logits, logits_aux),
+    logits_aux None unless training with `auxiliary`, and has a `drop_path_prob` attribute
+    a trainer may set per epoch.
     """
-    check_space(space)
+    found = get_space(space)
     if isinstance(genotype, str):
         genotype = parse_genotype(space, genotype)
-    if getattr(genotype, "space", None) != space:
+    if not isinstance(genotype, found.genotype_type):
         raise SearchSpaceError(
             f"genotype {genotype!s} belongs to the {getattr(genotype, 'space', '?')} space, "
             f"not {space}."
         )
-    if dataset not in NETWORK_DATASETS:
+    if dataset not in found.network_sizes:
         raise SearchSpaceError(
-            f"dataset {dataset!r} is not a network kind; allowed: {', '.join(NETWORK_DATASETS)}."
+            f"dataset {dataset!r} is not a {space} network kind; "
+            f"allowed: {', '.join(found.network_sizes)}."
         )
     if isinstance(drop_path_prob, bool) or not isinstance(drop_path_prob, (int, float)) or not (
         0.0 <= drop_path_prob < 1.0
@@ -66,16 +69,30 @@ def build_network(
         raise SearchSpaceError(
             f"drop_path_prob {drop_path_prob!r} is not allowed; it must lie in [0, 1)."
         )
-    for field, value in (("num_classes", num_classes), ("channels", channels), ("layers", layers)):
-        require_positive_int(field, value)
-    if space == "nb201":
-        if auxiliary:
-            raise SearchSpaceError(
-                "auxiliary True is not allowed for nb201; "
-                "only darts networks have an auxiliary head."
-            )
-        return Nb201Network(genotype, num_classes, channels, layers, drop_path_prob, in_channels)
-    network_cls = NetworkImageNet if dataset == "imagenet" else NetworkCIFAR
-    return network_cls(
-        genotype, num_classes, channels, layers, auxiliary, drop_path_prob, in_channels
+    _check_sizes(num_classes, channels, layers, in_channels)
+    return found.network(
+        genotype, num_classes, channels, layers, bool(auxiliary), dataset, drop_path_prob,
+        in_channels,
     )
+
+
+def ops_for(space: str) -> tuple[str, ...]:
+    """The op names of `space`, in α column order."""
+    return get_space(space).ops
+
+
+def build_op(
+    space: str,
+    name: str,
+    channels: int,
+    stride: int,
+    affine: bool = True,
+    track_running_stats: bool = True,
+) -> nn.Module:
+    """One op of a discrete network: C channels in, C out, spatial size divided by `stride`."""
+    return get_space(space).build_op(name, channels, stride, affine, track_running_stats)
+
+
+def build_search_op(space: str, name: str, channels: int, stride: int) -> nn.Module:
+    """One op as the supernet of `space` holds it."""
+    return get_space(space).build_search_op(name, channels, stride)

@@ -1,4 +1,4 @@
-"""Argument checks shared by the model constructors: bad sizes fail at the door, in words."""
+"""Argument checks shared by the model builders: bad sizes fail at the door, in words."""
 
 from __future__ import annotations
 
@@ -10,9 +10,3 @@ def require_positive_int(field: str, value: object) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise SearchSpaceError(f"{field} {value!r} is not allowed; it must be a positive integer.")
     return value
-
-
-def reduction_layers(layers: int) -> tuple[int, ...]:
-    """Indices of the DARTS reduction cells: `layers // 3` and `2 * layers // 3` (one cell
-    when they coincide, for layers < 3)."""
-    return tuple(sorted({layers // 3, 2 * layers // 3}))

@@ -3,7 +3,7 @@
 `MixedOp` computes exactly `sum_k w_k * op_k(x)` (DARTS) but does no work that cannot change
 that sum or its gradients:
 
-* `none` is skipped: its output is zero, so `w_none * 0` adds nothing to the output nor to
+* `none` (a `Zero` op) is skipped: its output is zero, so `w_none * 0` adds nothing to the output nor to
   any gradient (α_none still gets its gradient through the softmax of the other terms).
 * The ReLU that every conv op (and FactorizedReduce) applies first is computed once per edge
   and fed to each op's `forward_after_relu`; one ReLU output is also saved for backward
@@ -16,27 +16,30 @@ state_dict keys, parameter shapes and checkpoints do not change.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from search_space.operations import build_search_op, ops_for
+from search_space.layers import Zero
+from search_space.ops import SearchOpBuilder
 
 
 class MixedOp(nn.Module):
-    """Weighted sum of every candidate op's output on one edge (`forward(x, weights)`)."""
+    """Weighted sum of every candidate op's output on one edge (`forward(x, weights)`).
 
-    def __init__(self, space: str, channels: int, stride: int) -> None:
+    `search_ops`: a space's search op table (name -> builder(C, stride)), in α column order."""
+
+    def __init__(self, search_ops: Mapping[str, SearchOpBuilder], channels: int, stride: int):
         super().__init__()
-        self.op_names = ops_for(space)
-        self.ops = nn.ModuleList(
-            build_search_op(space, name, channels, stride) for name in self.op_names
-        )
+        self.op_names = tuple(search_ops)
+        self.ops = nn.ModuleList(build(channels, stride) for build in search_ops.values())
         # Which ops run, and which of them start with a ReLU we may hoist.
         self._plan = tuple(
             (k, hasattr(op, "forward_after_relu"))
-            for k, (name, op) in enumerate(zip(self.op_names, self.ops))
-            if name != "none"
+            for k, op in enumerate(self.ops)
+            if not isinstance(op, Zero)
         )
 
     def forward(self, x: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:

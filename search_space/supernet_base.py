@@ -7,28 +7,34 @@ optimisers never share a tensor.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+from typing import Any
+
 import torch
 from torch import nn
 
-from search_space.derive import ALPHA_SHAPES, derive_genotype, validate_alphas
-from search_space.genotypes import Genotype
+from search_space.alphas import check_alphas
 
 
 class Supernet(nn.Module):
-    """Base class; subclasses set `space`, `feature_channels`, `feature_stride` and call
-    `_init_alphas()` after building their cells."""
+    """Base class; subclasses set `space` (the name), `alpha_shapes` and `derive` (their
+    space's), `feature_channels`, `feature_stride`, and call `_init_alphas()` after building
+    their cells. forward(x) returns (logits, last feature map)."""
 
     space: str
+    alpha_shapes: Mapping[str, tuple[int, int]]
+    #: checked float64 α -> genotype (a staticmethod of the subclass)
+    derive: Callable[[Mapping[str, torch.Tensor]], Any]
     feature_channels: int
     feature_stride: int
 
     def _init_alphas(self) -> None:
         """α ~ 1e-3 * N(0, 1) from torch's global RNG, one attribute `alphas_<key>` per key."""
-        for key, shape in ALPHA_SHAPES[self.space].items():
+        for key, shape in self.alpha_shapes.items():
             self.register_parameter(f"alphas_{key}", nn.Parameter(1e-3 * torch.randn(*shape)))
 
     def _alpha_params(self) -> dict[str, nn.Parameter]:
-        return {key: getattr(self, f"alphas_{key}") for key in ALPHA_SHAPES[self.space]}
+        return {key: getattr(self, f"alphas_{key}") for key in self.alpha_shapes}
 
     def arch_parameters(self) -> list[nn.Parameter]:
         """The α, for the architecture optimiser."""
@@ -46,7 +52,7 @@ class Supernet(nn.Module):
     @torch.no_grad()
     def set_alphas(self, alphas: dict[str, torch.Tensor]) -> None:
         """Overwrite α in place (shapes checked), e.g. from an α file."""
-        for key, value in validate_alphas(self.space, alphas).items():
+        for key, value in check_alphas(self.space, self.alpha_shapes, alphas).items():
             param = self._alpha_params()[key]
             param.copy_(value.to(dtype=param.dtype, device=param.device))
 
@@ -55,6 +61,6 @@ class Supernet(nn.Module):
         computed, once per forward."""
         return {key: torch.softmax(p, dim=-1) for key, p in self._alpha_params().items()}
 
-    def genotype(self) -> Genotype:
-        """The discrete cell(s) the current α select (METHOD.md's rules)."""
-        return derive_genotype(self.space, self.alphas())
+    def genotype(self) -> Any:
+        """The discrete cell(s) the current α select (the space's rules)."""
+        return self.derive(check_alphas(self.space, self.alpha_shapes, self.alphas()))

@@ -12,6 +12,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from search_space import space_names
 from trainables.datasets import DATASETS, loadable_datasets
 
 
@@ -50,9 +51,17 @@ class DataConfig(StrictModel):
 
 
 class ModelConfig(StrictModel):
-    space: Literal["darts", "nb201"] = "darts"
+    space: str = "darts"
     channels: int = Field(16, gt=0)
     layers: int = Field(8, gt=0, description="DARTS cells; NB201 cells per stage")
+
+    @field_validator("space")
+    @classmethod
+    def _registered_space(cls, name: str) -> str:
+        """Checked against the registry when validated, so a space registered later counts."""
+        if name not in space_names():
+            raise ValueError(f"allowed: {', '.join(space_names())}")
+        return name
 
 
 class MimConfig(StrictModel):

@@ -19,6 +19,7 @@ from pydantic import ValidationError
 from orchestrator.config import ExperimentConfig, describe_validation_error, load_config
 from orchestrator.config import _apply_override as apply_override
 from orchestrator.errors import UsageError
+from search_space import space_names
 from orchestrator.bench.run import BenchSpec, run_bench
 
 
@@ -27,7 +28,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--config", help="preset or YAML file for the MIM, optimiser, data and sweep settings")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override a config field, e.g. --set search.mim.mask_ratio=0.3 (repeatable)")
-    p.add_argument("--space", choices=("darts", "nb201"), help="default: the config's (darts)")
+    p.add_argument("--space", choices=space_names(), help="default: the config's (darts)")
     p.add_argument("--batch-size", type=int, help="default: the config's")
     p.add_argument("--channels", type=int, help="initial channels C (default: the config's)")
     p.add_argument("--layers", type=int, help="DARTS cells / NB201 cells per stage (default: the config's)")

@@ -1,36 +1,32 @@
 """`alphadarts genotype`: derive the genotype an α file selects (METHOD.md's rules).
 
 The α file is JSON: {"normal": [[...]], "reduce": [[...]]} for darts (14 x 8 each),
-{"cell": [[...]]} for nb201 (6 x 5), ops in METHOD.md order.
+{"cell": [[...]]} for nb201 (6 x 5), ops in the space's order; other spaces: their α keys.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import math
 from pathlib import Path
 
 from orchestrator.errors import UsageError
-from search_space import ALPHA_SHAPES, alpha_entropy, derive_genotype, validate_alphas
+from search_space import alpha_entropy, alpha_shapes, get_space, space_names, validate_alphas
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "genotype", help="derive the genotype from an α JSON file", description=__doc__
     )
-    parser.add_argument("--space", required=True, choices=("darts", "nb201"))
+    parser.add_argument("--space", required=True, choices=space_names())
     parser.add_argument("--alphas", required=True, metavar="FILE.json", help="α as JSON matrices")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.set_defaults(run=run)
 
 
-def _is_number(value: object) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
-def read_alphas(space: str, path: str) -> dict[str, list[list[float]]]:
-    """Load and check an α file: keys of `space`, each a matrix of finite numbers."""
+def read_alphas(space: str, path: str) -> dict[str, object]:
+    """Load an α file: a JSON object (keys, shapes and values are checked by
+    `validate_alphas`, once)."""
     file = Path(path)
     if not file.is_file():
         raise UsageError(f"--alphas file {path!r} does not exist.")
@@ -38,30 +34,18 @@ def read_alphas(space: str, path: str) -> dict[str, list[list[float]]]:
         data = json.loads(file.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise UsageError(f"--alphas file {path!r} is not valid JSON: {exc}.") from None
-    expected = ALPHA_SHAPES[space]
     if not isinstance(data, dict):
         raise UsageError(
             f"--alphas file {path!r} holds a {type(data).__name__}; expected an object with keys "
-            f"{sorted(expected)}."
+            f"{sorted(alpha_shapes(space))}."
         )
-    for key, value in data.items():
-        if not (
-            isinstance(value, list)
-            and all(isinstance(row, list) and all(_is_number(v) for v in row) for row in value)
-        ):
-            raise UsageError(
-                f"--alphas file {path!r}: {key!r} is not a list of lists of numbers "
-                f"(expected shape {expected.get(key, '(edges, ops)')})."
-            )
-        if any(not math.isfinite(v) for row in value for v in row):
-            raise UsageError(f"--alphas file {path!r}: {key!r} contains non-finite numbers.")
     return data
 
 
 def run(args: argparse.Namespace) -> int:
     raw = read_alphas(args.space, args.alphas)
-    alphas = validate_alphas(args.space, raw)  # keys and shapes: SearchSpaceError -> exit 2
-    genotype = derive_genotype(args.space, alphas)
+    alphas = validate_alphas(args.space, raw)  # keys, shapes, values: SearchSpaceError -> exit 2
+    genotype = get_space(args.space).derive(alphas)
     if args.json:
         report = genotype.to_dict()
         report.update(

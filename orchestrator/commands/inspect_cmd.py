@@ -15,20 +15,12 @@ from search_space import (
     build_supernet,
     count_macs,
     count_parameters,
+    get_space,
     parse_genotype,
+    space_names,
 )
 from trainables.config import DataConfig
 from trainables.datasets import DATASETS
-
-#: (space, supernet?) -> (channels, layers) when the flags are not given.
-DEFAULT_SIZES: dict[tuple[str, bool], tuple[int, int]] = {
-    ("darts", False): (36, 20),
-    ("darts", True): (16, 8),
-    ("nb201", False): (16, 5),
-    ("nb201", True): (16, 5),
-}
-#: DARTS's ImageNet mobile setting (C=48, 14 cells), the default for --dataset imagenet.
-IMAGENET_DARTS_SIZE = (48, 14)
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -37,7 +29,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="parameters and MACs of a genotype's network or of a supernet",
         description=__doc__,
     )
-    parser.add_argument("--space", required=True, choices=("darts", "nb201"))
+    parser.add_argument("--space", required=True, choices=space_names())
     what = parser.add_mutually_exclusive_group(required=True)
     what.add_argument(
         "--genotype",
@@ -51,12 +43,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--channels",
         type=int,
-        help="initial channels C (darts 36, imagenet 48, supernet 16; nb201 16)",
+        help="initial channels C (default: the space's own for the network family or supernet)",
     )
     parser.add_argument(
         "--layers",
         type=int,
-        help="cells (darts 20, imagenet 14, supernet 8); nb201: cells per stage (5)",
+        help="cells (darts; default its own) or cells per stage (nb201)",
     )
     parser.add_argument(
         "--auxiliary", action="store_true", help="build the auxiliary head (not counted)"
@@ -76,9 +68,14 @@ def inspect(args: argparse.Namespace) -> dict[str, object]:
     defaults = DataConfig()
     image_size = data.image_size or defaults.image_size
     num_classes = data.num_classes or defaults.synthetic_classes
-    default_channels, default_layers = DEFAULT_SIZES[(args.space, bool(args.supernet))]
-    if args.space == "darts" and not args.supernet and data.network == "imagenet":
-        default_channels, default_layers = IMAGENET_DARTS_SIZE
+    space = get_space(args.space)
+    sizes = space.supernet_size if args.supernet else space.network_sizes.get(data.network)
+    if sizes is None:
+        raise UsageError(
+            f"--dataset {args.dataset!r} needs a {data.network} network, which the "
+            f"{args.space} space does not build; its kinds: {', '.join(space.network_sizes)}."
+        )
+    default_channels, default_layers = sizes
     channels = default_channels if args.channels is None else args.channels
     layers = default_layers if args.layers is None else args.layers
     input_shape = [1, 3, image_size, image_size]

@@ -8,7 +8,7 @@ import torch
 
 from orchestrator.bench.reference_supernet import ReferenceMixedOp, reference_copy
 from orchestrator.bench.run import BenchSpec, build_variants, make_batches, saved_tensor_peak_bytes
-from search_space import MixedOp, build_supernet
+from search_space import MixedOp, build_supernet, get_space
 from trainables.config import SearchConfig
 
 TOL = dict(rtol=1e-4, atol=1e-5)
@@ -24,7 +24,7 @@ def _reference_op(op: MixedOp) -> MixedOp:
 @pytest.mark.parametrize("stride", [1, 2])
 def test_mixed_op_matches_reference(space, n_ops, stride):
     torch.manual_seed(0)
-    fast = MixedOp(space, 4, stride)
+    fast = MixedOp(get_space(space).search_op_table, 4, stride)
     ref = _reference_op(fast)
     x = torch.randn(3, 4, 7, 7)
     alpha = torch.randn(n_ops, requires_grad=True)

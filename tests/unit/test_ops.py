@@ -6,8 +6,8 @@ import torch
 from search_space import (
     OPS_DARTS,
     OPS_NB201,
-    PARAMETER_FREE_OPS,
     MixedOp,
+    get_space,
     SearchSpaceError,
     build_op,
     build_search_op,
@@ -23,7 +23,8 @@ def test_op_order_is_methods_order():
     )
     assert OPS_NB201 == ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
     assert ops_for("darts") == OPS_DARTS and ops_for("nb201") == OPS_NB201
-    assert PARAMETER_FREE_OPS == {"none", "max_pool_3x3", "avg_pool_3x3", "skip_connect"}
+    assert get_space("darts").parameter_free_ops == {"none", "max_pool_3x3", "avg_pool_3x3", "skip_connect"}
+    assert get_space("nb201").parameter_free_ops == {"none", "avg_pool_3x3", "skip_connect"}
 
 
 @pytest.mark.parametrize("space", ["darts", "nb201"])
@@ -42,7 +43,7 @@ def test_parameter_free_ops_have_no_parameters_at_stride_one():
     for space in ("darts", "nb201"):
         for name in ops_for(space):
             count = sum(p.numel() for p in build_op(space, name, 4, 1).parameters())
-            assert (count == 0) == (name in PARAMETER_FREE_OPS), name
+            assert (count == 0) == (name in get_space(space).parameter_free_ops), name
 
 
 def test_search_ops_use_bn_without_affine_and_pools_get_bn_in_darts():
@@ -68,7 +69,7 @@ def test_factorized_reduce_matches_darts_on_even_sizes_and_handles_odd_channels(
 
 def test_mixed_op_is_the_weighted_sum_of_its_ops():
     torch.manual_seed(0)
-    mixed = MixedOp("darts", 4, 1).eval()
+    mixed = MixedOp(get_space("darts").search_op_table, 4, 1).eval()
     x = torch.randn(2, 4, 8, 8)
     weights = torch.softmax(torch.randn(len(OPS_DARTS)), dim=0)
     expected = sum(w * op(x) for w, op in zip(weights, mixed.ops))

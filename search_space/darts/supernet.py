@@ -5,13 +5,13 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from search_space.checks import reduction_layers, require_positive_int
-from search_space.genotypes import DARTS_STEPS
+from search_space.darts.derive import ALPHA_SHAPES_DARTS, derive_darts
+from search_space.darts.genotype import DARTS_STEPS
+from search_space.darts.layout import STEM_MULTIPLIER, reduction_layers
+from search_space.darts.ops import SEARCH_OP_TABLE
 from search_space.layers import FactorizedReduce, ReLUConvBN
 from search_space.mixed_op import MixedOp, cpu_layout
 from search_space.supernet_base import Supernet
-
-STEM_MULTIPLIER = 3
 
 
 class DartsSearchCell(nn.Module):
@@ -29,7 +29,7 @@ class DartsSearchCell(nn.Module):
             self.preprocess0 = ReLUConvBN(c_prev_prev, channels, 1, 1, 0, affine=False)
         self.preprocess1 = ReLUConvBN(c_prev, channels, 1, 1, 0, affine=False)
         self.edges = nn.ModuleList(
-            MixedOp("darts", channels, 2 if reduction and src < 2 else 1)
+            MixedOp(SEARCH_OP_TABLE, channels, 2 if reduction and src < 2 else 1)
             for node in range(DARTS_STEPS)
             for src in range(node + 2)
         )
@@ -50,15 +50,14 @@ class DartsSupernet(Supernet):
     -> global pool -> linear. `forward` returns (logits, last feature map)."""
 
     space = "darts"
+    alpha_shapes = ALPHA_SHAPES_DARTS
+    derive = staticmethod(derive_darts)
     #: see `mixed_op.cpu_layout`; `orchestrator.bench.reference_supernet` turns it off.
     channels_last_on_cpu = True
 
     def __init__(self, num_classes: int, channels: int, layers: int, in_channels: int = 3) -> None:
         super().__init__()
-        self.num_classes = require_positive_int("num_classes", num_classes)
-        self.channels = require_positive_int("channels", channels)
-        self.layers = require_positive_int("layers", layers)
-        require_positive_int("in_channels", in_channels)
+        self.num_classes, self.channels, self.layers = num_classes, channels, layers
         c_curr = STEM_MULTIPLIER * channels
         self.stem = nn.Sequential(
             nn.Conv2d(in_channels, c_curr, 3, padding=1, bias=False), nn.BatchNorm2d(c_curr)

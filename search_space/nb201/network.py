@@ -5,11 +5,9 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from search_space.checks import require_positive_int
-from search_space.errors import SearchSpaceError
-from search_space.genotypes import NB201_EDGES, NB201_NODES, Nb201Genotype
 from search_space.layers import Identity, ResNetBasicBlock, Zero, drop_path
-from search_space.operations import build_op
+from search_space.nb201.genotype import NB201_EDGES, NB201_NODES, Nb201Genotype
+from search_space.nb201.ops import OP_TABLE
 
 
 class Nb201Cell(nn.Module):
@@ -18,7 +16,7 @@ class Nb201Cell(nn.Module):
 
     def __init__(self, genotype: Nb201Genotype, channels: int) -> None:
         super().__init__()
-        self.ops = nn.ModuleList(build_op("nb201", op, channels, 1) for op in genotype.ops)
+        self.ops = nn.ModuleList(OP_TABLE[op](channels, 1, True, True) for op in genotype.ops)
 
     def forward(self, x: torch.Tensor, drop_prob: float = 0.0) -> torch.Tensor:
         nodes = [x]
@@ -54,15 +52,7 @@ class Nb201Network(nn.Module):
         in_channels: int = 3,
     ) -> None:
         super().__init__()
-        if not isinstance(genotype, Nb201Genotype):
-            raise SearchSpaceError(
-                f"genotype {genotype!s} is not a nb201 genotype; "
-                f"build_network('nb201', ...) needs one."
-            )
-        self.num_classes = require_positive_int("num_classes", num_classes)
-        require_positive_int("channels", channels)
-        self.layers = require_positive_int("layers", layers)
-        require_positive_int("in_channels", in_channels)
+        self.num_classes, self.layers = num_classes, layers
         self.genotype = genotype
         self.drop_path_prob = drop_path_prob
         self.stem = nn.Sequential(

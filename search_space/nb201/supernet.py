@@ -5,10 +5,11 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from search_space.checks import require_positive_int
-from search_space.genotypes import NB201_EDGES, NB201_NODES
 from search_space.layers import ResNetBasicBlock
 from search_space.mixed_op import MixedOp, cpu_layout
+from search_space.nb201.derive import ALPHA_SHAPES_NB201, derive_nb201
+from search_space.nb201.genotype import NB201_EDGES, NB201_NODES
+from search_space.nb201.ops import SEARCH_OP_TABLE
 from search_space.supernet_base import Supernet
 
 
@@ -17,7 +18,7 @@ class Nb201SearchCell(nn.Module):
 
     def __init__(self, channels: int) -> None:
         super().__init__()
-        self.edges = nn.ModuleList(MixedOp("nb201", channels, 1) for _ in NB201_EDGES)
+        self.edges = nn.ModuleList(MixedOp(SEARCH_OP_TABLE, channels, 1) for _ in NB201_EDGES)
 
     def forward(self, x: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
         """`weights`: softmax(α), [6, 5], rows in `NB201_EDGES` order."""
@@ -38,6 +39,8 @@ class Nb201Supernet(Supernet):
     and no running statistics (METHOD.md); stem, residual blocks and last BN are plain."""
 
     space = "nb201"
+    alpha_shapes = ALPHA_SHAPES_NB201
+    derive = staticmethod(derive_nb201)
     #: see `mixed_op.cpu_layout`; `orchestrator.bench.reference_supernet` turns it off.
     channels_last_on_cpu = True
 
@@ -45,10 +48,7 @@ class Nb201Supernet(Supernet):
         self, num_classes: int, channels: int = 16, layers: int = 5, in_channels: int = 3
     ) -> None:
         super().__init__()
-        self.num_classes = require_positive_int("num_classes", num_classes)
-        self.channels = require_positive_int("channels", channels)
-        self.layers = require_positive_int("layers", layers)
-        require_positive_int("in_channels", in_channels)
+        self.num_classes, self.channels, self.layers = num_classes, channels, layers
         self.stem = nn.Sequential(
             nn.Conv2d(in_channels, channels, 3, padding=1, bias=False), nn.BatchNorm2d(channels)
         )

@@ -7,12 +7,12 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
-from search_space.auxiliary_heads import auxiliary_head_cifar, auxiliary_head_imagenet
-from search_space.checks import reduction_layers, require_positive_int
+from search_space.darts.auxiliary_heads import auxiliary_head_cifar, auxiliary_head_imagenet
+from search_space.darts.genotype import DartsGenotype
+from search_space.darts.layout import STEM_MULTIPLIER, reduction_layers
+from search_space.darts.ops import OP_TABLE
 from search_space.errors import SearchSpaceError
-from search_space.genotypes import DartsGenotype
 from search_space.layers import FactorizedReduce, Identity, ReLUConvBN, drop_path
-from search_space.operations import build_op
 
 
 class DartsCell(nn.Module):
@@ -39,7 +39,7 @@ class DartsCell(nn.Module):
         self.concat = genotype.reduce_concat if reduction else genotype.normal_concat
         self.indices = tuple(src for _, src in pairs)
         self.ops = nn.ModuleList(
-            build_op("darts", op, channels, 2 if reduction and src < 2 else 1) for op, src in pairs
+            OP_TABLE[op](channels, 2 if reduction and src < 2 else 1, True, True) for op, src in pairs
         )
         self.out_channels = len(self.concat) * channels
 
@@ -74,11 +74,6 @@ class _DartsNetwork(nn.Module):
         auxiliary: bool,
         head: Callable[[int, int], nn.Module],
     ) -> None:
-        if not isinstance(genotype, DartsGenotype):
-            raise SearchSpaceError(
-                f"genotype {genotype!s} is not a darts genotype; "
-                f"build_network('darts', ...) needs one."
-            )
         self.genotype = genotype
         self.num_classes = num_classes
         self.layers = layers
@@ -133,11 +128,7 @@ class NetworkCIFAR(_DartsNetwork):
         in_channels: int = 3,
     ) -> None:
         super().__init__()
-        require_positive_int("num_classes", num_classes)
-        require_positive_int("channels", channels)
-        require_positive_int("layers", layers)
-        require_positive_int("in_channels", in_channels)
-        c_stem = 3 * channels
+        c_stem = STEM_MULTIPLIER * channels
         self.stem = nn.Sequential(
             nn.Conv2d(in_channels, c_stem, 3, padding=1, bias=False), nn.BatchNorm2d(c_stem)
         )
@@ -166,10 +157,7 @@ class NetworkImageNet(_DartsNetwork):
         in_channels: int = 3,
     ) -> None:
         super().__init__()
-        require_positive_int("num_classes", num_classes)
-        require_positive_int("layers", layers)
-        require_positive_int("in_channels", in_channels)
-        if isinstance(channels, bool) or not isinstance(channels, int) or channels < 2:
+        if channels < 2:
             raise SearchSpaceError(
                 f"channels {channels!r} is not allowed for the ImageNet network; it must be an "
                 f"integer >= 2 (its first stem has channels // 2)."
