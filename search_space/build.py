@@ -13,7 +13,7 @@ from search_space.registry import get_space
 from search_space.supernet_base import Supernet
 
 
-def _check_sizes(num_classes: object, channels: object, layers: object, in_channels: object) -> None:
+def _check_sizes(num_classes: object, channels: object, layers: object, in_channels: object):
     for field, value in (
         ("num_classes", num_classes),
         ("channels", channels),

@@ -52,4 +52,6 @@ DARTS = register_space(
     )
 )
 
-__all__ = ["DARTS", "DartsGenotype", "DartsSupernet", "NetworkCIFAR", "NetworkImageNet", "OPS_DARTS"]
+__all__ = [
+    "DARTS", "DartsGenotype", "DartsSupernet", "NetworkCIFAR", "NetworkImageNet", "OPS_DARTS",
+]

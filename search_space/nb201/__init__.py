@@ -59,5 +59,3 @@ NB201 = register_space(
 )
 
 __all__ = ["NB201", "NB201_EDGES", "Nb201Genotype", "Nb201Network", "Nb201Supernet", "OPS_NB201"]
-
-

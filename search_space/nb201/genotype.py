@@ -30,7 +30,8 @@ def _nb201_ops(ops: object) -> tuple[str, ...]:
             f"ops has {len(ops)} entries; a NB201 cell has exactly {len(NB201_EDGES)} edges."
         )
     return tuple(
-        check_op_name(OPS_NB201, "nb201", op, f"edge {to}<-{src} op") for op, (to, src) in zip(ops, NB201_EDGES)
+        check_op_name(OPS_NB201, "nb201", op, f"edge {to}<-{src} op")
+        for op, (to, src) in zip(ops, NB201_EDGES)
     )
 
 
