@@ -4,7 +4,7 @@
 """
 
 from search_space.build import NETWORK_DATASETS, build_network, build_supernet
-from search_space.derive import ALPHA_SHAPES, alpha_entropy, derive_genotype, validate_alphas
+from search_space.derive import ALPHA_SHAPES, alpha_entropy, alpha_top_weight, derive_genotype, validate_alphas
 from search_space.errors import SearchSpaceError
 from search_space.genotypes import (
     NB201_EDGES,
@@ -56,6 +56,7 @@ __all__ = [
     "SearchSpaceError",
     "Supernet",
     "alpha_entropy",
+    "alpha_top_weight",
     "build_network",
     "build_op",
     "build_search_op",
