@@ -4,7 +4,7 @@ package per space, and the helpers that build, parse and derive through the regi
 `orchestrator` and `trainables` import from here only, never from the submodules.
 """
 
-from search_space.alphas import alpha_entropy
+from search_space.alphas import alpha_entropy, alpha_top_weight
 from search_space.build import build_network, build_op, build_search_op, build_supernet, ops_for
 from search_space.derive import alpha_shapes, derive_genotype, validate_alphas
 from search_space.errors import SearchSpaceError
@@ -51,6 +51,7 @@ __all__ = [
     "Supernet",
     "alpha_entropy",
     "alpha_shapes",
+    "alpha_top_weight",
     "build_network",
     "build_op",
     "build_search_op",

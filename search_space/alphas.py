@@ -1,5 +1,5 @@
 """α as data: the shape check every α passes once, the tie-breaking argmax the derivation
-rules share, and the α-entropy collapse signal.
+rules share, and the α-entropy collapse signal with its companion, the mean top weight.
 
 Softmax is taken in float64 (the checked copies are float64) so that distinct α rarely
 become ties by rounding; ties are broken deterministically, the lowest index winning.
@@ -65,9 +65,15 @@ def argmax_first(values: list[float], skip: int | None = None) -> int:
     return best
 
 
-def alpha_entropy(alphas: Mapping[str, object]) -> float:
-    """Mean entropy (nats) of softmax(α) over all edges of all cell types: log(#ops) at the
-    uniform start, falling towards 0 as α commits to one op per edge."""
+def alpha_top_weight(alphas: Mapping[str, object]) -> float:
+    """Mean over all edges of the strongest op's softmax weight: 1/#ops at the uniform start,
+    rising towards 1 as α commits; tells at a glance whether α has separated at all."""
+    rows = _alpha_rows(alphas)
+    return float(torch.softmax(rows, dim=-1).max(dim=-1).values.mean().item())
+
+
+def _alpha_rows(alphas: Mapping[str, object]) -> torch.Tensor:
+    """Every edge's α row of every cell type, stacked (float64)."""
     if not isinstance(alphas, Mapping) or not alphas:
         raise SearchSpaceError(
             "alphas must be a non-empty mapping of name -> (edges x ops) matrix."
@@ -81,6 +87,12 @@ def alpha_entropy(alphas: Mapping[str, object]) -> float:
                 f"expected a non-empty edges x ops matrix."
             )
         rows.append(tensor)
-    logp = torch.log_softmax(torch.cat(rows, dim=0), dim=-1)
+    return torch.cat(rows, dim=0)
+
+
+def alpha_entropy(alphas: Mapping[str, object]) -> float:
+    """Mean entropy (nats) of softmax(α) over all edges of all cell types: log(#ops) at the
+    uniform start, falling towards 0 as α commits to one op per edge."""
+    logp = torch.log_softmax(_alpha_rows(alphas), dim=-1)
     entropy = -(logp.exp() * logp).sum(dim=-1).mean().item()
     return float(entropy) if math.isfinite(entropy) else float("nan")
