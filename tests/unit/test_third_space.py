@@ -177,7 +177,8 @@ def test_one_epoch_search(toy_space):
     assert isinstance(outcome.genotype, ChainGenotype)
     assert set(outcome.alphas) == {"chain"} and len(outcome.alphas["chain"]) == EDGES
     [metrics] = reporter.metrics
-    assert metrics["genotype"] == str(outcome.genotype) and metrics["mim_active"]
+    assert metrics["genotype"] == outcome.genotype.to_dict() and metrics["mim_active"]
+    assert metrics["genotype_hash"] == outcome.genotype.key
     assert metrics["param_free_ops"] == outcome.genotype.num_parameter_free_ops()
 
 
