@@ -8,6 +8,7 @@ import json
 
 import numpy as np
 import pandas as pd
+from matplotlib.ticker import MaxNLocator
 
 from orchestrator.report.figures import OP_COLORS, new_figure
 from search_space import NB201_EDGES, ops_for
@@ -67,6 +68,7 @@ def plot_alpha_history(space: str, key: str, epochs_list: list[int], weights: np
                      fontweight="bold" if kept else "normal")
         ax.tick_params(labelsize=7, labelbottom=True)
         ax.grid(alpha=0.3)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     legend_ax = axes[edges]
     legend_ax.legend(*axes[0].get_legend_handles_labels(), loc="center", fontsize=8, frameon=False)
     legend_ax.set_title("op", fontsize=8.5)
