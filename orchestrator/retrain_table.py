@@ -59,7 +59,7 @@ def genotype_leaderboard(retrain: pd.DataFrame) -> pd.DataFrame:
     for key, group in retrain.groupby("genotype_hash", sort=False):
         done = group[group["test_acc"].notna()]
         sources = sorted({t for trials in group["source_trials"] if trials is not None for t in trials})
-        first = group.iloc[0]
+        first = done.iloc[0] if len(done) else group.iloc[0]  # failed runs may lack sizes
         rows.append({
             "genotype_hash": key,
             "test_acc_mean": done["test_acc"].mean() if len(done) else float("nan"),

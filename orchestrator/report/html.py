@@ -70,7 +70,8 @@ def table(headers: list[str], rows: list[list], ident: str | None = None) -> str
 
 
 def number(value, digits: int = 4) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
+    if value is None or type(value).__name__ == "NAType" or (
+            isinstance(value, float) and math.isnan(value)):
         return "-"
     if hasattr(value, "item"):
         value = value.item()

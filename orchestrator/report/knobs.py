@@ -40,10 +40,13 @@ def plot_objective_vs_knob(trials: pd.DataFrame, knob: str, meta: dict):
                        + ("" if fill else " (stopped early)"))
     stats = done.groupby(knob)["objective"].agg(["mean", "std", "size"])
     xs = [position[v] for v in stats.index]
+    # A line joins the means only where the knob has an order (numbers), not categories.
     ax.errorbar(xs, stats["mean"], yerr=stats["std"].fillna(0.0), color="black", capsize=4,
-                linewidth=1.2, marker="_", markersize=14, zorder=2, label="mean ± std")
+                linewidth=1.2, linestyle="-" if numeric else "none", marker="_", markersize=14,
+                zorder=2, label="mean ± std")
     if not numeric:
         ax.set_xticks(xs, [str(v) for v in stats.index])
+        ax.set_xlim(-0.5, len(xs) - 0.5)
     ax.set_xlabel(knob)
     direction = "higher" if meta["mode"] == "max" else "lower"
     ax.set_ylabel(f"{meta['metric']} ({direction} is better)")

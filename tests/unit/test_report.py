@@ -11,6 +11,7 @@ import pytest
 from PIL import Image
 from report_tables import PNG_MAGIC, PageRefs, make_retrain, make_sweep, page_refs
 
+from orchestrator import results
 from orchestrator.cli import main
 from orchestrator.report import REPORT_FILE, write_report
 from orchestrator.retrain_table import RETRAIN_FILE
@@ -98,3 +99,30 @@ def test_a_retrain_table_without_the_schema_is_refused(tmp_path, capsys):
     pq.write_table(pa.table({"genotype_hash": ["x"]}), tmp_path / RETRAIN_FILE)
     assert main(["report", str(tmp_path)]) == 2
     assert "lacks the retrain columns" in capsys.readouterr().err
+
+
+def test_a_sweep_that_just_started_gives_a_page_without_figures(tmp_path):
+    meta = {"metric": "alpha_acc", "mode": "max", "knobs": ["mask_ratio", "seed"], "epochs": 3,
+            "space": "darts", "study_name": "t"}
+    results.write_trials(str(tmp_path), [{"trial_id": "a", "mask_ratio": 0.5, "seed": 0,
+                                          "status": "RUNNING"}], meta)
+    page = Path(write_report(str(tmp_path)))
+    text, refs = page.read_text(), page_refs(page)
+    assert refs.images == [] and "sweep-leaderboard" in refs.tables
+    for line in ("No trial has reported a result yet", "No epochs recorded yet",
+                 "No trial has an objective yet: mask_ratio plot skipped",
+                 "decoder_depth was not swept"):
+        assert line in text
+
+
+def test_a_string_knob_is_plotted_by_category(tmp_path):
+    trials = make_sweep(tmp_path)
+    for number, row in enumerate(trials):
+        row["phases"] = "weights+alpha" if number % 2 else "alpha"
+    meta = {"metric": "alpha_acc", "mode": "max", "knobs": ["mask_ratio", "seed", "phases"],
+            "epochs": 3, "space": "darts", "study_name": "t"}
+    results.write_trials(str(tmp_path), trials, meta)
+    page = Path(write_report(str(tmp_path)))
+    refs = page_refs(page)
+    assert "report/objective_vs_phases.png" in refs.images
+    _assert_pngs(page, refs)
