@@ -28,7 +28,7 @@ def alpha_history(epochs: pd.DataFrame, trial_id: str) -> tuple[list[int], dict[
     return [int(e) for e in rows["epoch"]], history
 
 
-def edge_names(space: str, key: str, edges: int) -> list[tuple[int, int]]:
+def edge_names(space: str, edges: int) -> list[tuple[int, int]]:
     """(input, node) of each α row: DARTS node i reads inputs 0..i+1 in order (inputs 0 and 1
     are the cell inputs, k >= 2 is node k-2); NB201 follows `NB201_EDGES` (to, from)."""
     if space == "nb201":
@@ -58,7 +58,7 @@ def plot_alpha_history(space: str, key: str, epochs_list: list[int], weights: np
     figure = new_figure(3.0 * cols, 2.1 * rows)
     axes = figure.subplots(rows, cols, sharex=True, sharey=True, squeeze=False).ravel()
     marker = "o" if len(epochs_list) <= 12 else None
-    for index, (src, dst) in enumerate(edge_names(space, key, edges)):
+    for index, (src, dst) in enumerate(edge_names(space, edges)):
         ax = axes[index]
         for op_index, op in enumerate(ops):
             ax.plot(epochs_list, weights[:, index, op_index], color=OP_COLORS.get(op),

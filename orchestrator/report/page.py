@@ -27,10 +27,6 @@ from search_space import NB201_EDGES, DartsGenotype, Genotype
 KNOB_PLOTS = ("mask_ratio", "decoder_depth")
 OPTIONAL_KNOB_PLOTS = ("mim_weight", "patch_size", "phases")
 
-_SECTIONS = [("retrain", "Retrained genotypes"), ("cells", "The winning cells"),
-             ("alphas", "α during the winner's search"), ("collapse", "Collapse signals"),
-             ("knobs", "Objective against the knobs"), ("sweep", "Sweep leaderboard")]
-
 
 class _Assets:
     """PNG files the page refers to, by path relative to the page."""
@@ -50,19 +46,18 @@ def build_report(inputs: ReportInputs, asset_folder: str = "report") -> tuple[st
     assets = _Assets(asset_folder)
     winner = choose_winner(inputs)
     name = Path(inputs.sweep_dir.rstrip("/")).name or inputs.sweep_dir
-    body = [
-        html.heading(1, f"αDARTS report: {name}"),
-        _summary(inputs),
-        "<nav><ul>" + "".join(f'<li><a href="#{a}">{escape(t)}</a></li>' for a, t in _SECTIONS)
-        + "</ul></nav>\n",
-        html.heading(2, "Retrained genotypes", "retrain"), _retrain_section(inputs),
-        html.heading(2, "The winning cells", "cells"), _cells_section(winner, assets),
-        html.heading(2, "α during the winner's search", "alphas"),
-        _alphas_section(inputs, winner, assets),
-        html.heading(2, "Collapse signals", "collapse"), _collapse_section(inputs, assets),
-        html.heading(2, "Objective against the knobs", "knobs"), _knobs_section(inputs, assets),
-        html.heading(2, "Sweep leaderboard", "sweep"), _sweep_section(inputs),
+    sections = [
+        ("retrain", "Retrained genotypes", lambda: _retrain_section(inputs)),
+        ("cells", "The winning cells", lambda: _cells_section(winner, assets)),
+        ("alphas", "α during the winner's search", lambda: _alphas_section(inputs, winner, assets)),
+        ("collapse", "Collapse signals", lambda: _collapse_section(inputs, assets)),
+        ("knobs", "Objective against the knobs", lambda: _knobs_section(inputs, assets)),
+        ("sweep", "Sweep leaderboard", lambda: _sweep_section(inputs)),
     ]
+    contents = "".join(f'<li><a href="#{a}">{escape(t)}</a></li>' for a, t, _ in sections)
+    body = [html.heading(1, f"αDARTS report: {name}"), _summary(inputs),
+            f"<nav><ul>{contents}</ul></nav>\n"]
+    body += [html.heading(2, title, anchor) + build() for anchor, title, build in sections]
     return html.page(f"αDARTS report: {name}", "".join(body)), assets.files
 
 
