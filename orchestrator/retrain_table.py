@@ -6,6 +6,7 @@ report refuses a table that does not carry its columns.
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import pandas as pd
@@ -13,6 +14,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from orchestrator.errors import UsageError
+from orchestrator.storage import join, write_bytes
 
 RETRAIN_FILE = "retrain.parquet"
 
@@ -34,6 +36,18 @@ RETRAIN_SCHEMA = pa.schema([
     ("wall_time_s", pa.float64()),
     ("run_dir", pa.string()),
 ])
+
+
+def write_retrain(directory: str, rows: list[dict]) -> str:
+    """Write the table atomically (temp file, then rename: a reader such as the report never
+    sees half a file); keys not in the schema are dropped, missing ones are null."""
+    table = pa.Table.from_pylist([{k: row.get(k) for k in RETRAIN_SCHEMA.names} for row in rows],
+                                 schema=RETRAIN_SCHEMA)
+    buffer = io.BytesIO()
+    pq.write_table(table, buffer)
+    target = join(directory, RETRAIN_FILE)
+    write_bytes(target, buffer.getvalue())
+    return target
 
 
 def load_retrain(directory: str) -> pd.DataFrame | None:

@@ -14,7 +14,13 @@ from report_tables import PNG_MAGIC, PageRefs, make_retrain, make_sweep, page_re
 from orchestrator import results
 from orchestrator.cli import main
 from orchestrator.report import REPORT_FILE, write_report
-from orchestrator.retrain_table import RETRAIN_FILE
+from orchestrator.retrain_table import (
+    RETRAIN_FILE,
+    RETRAIN_SCHEMA,
+    genotype_leaderboard,
+    load_retrain,
+    write_retrain,
+)
 
 
 def _assert_pngs(page: Path, refs: PageRefs) -> None:
@@ -126,3 +132,20 @@ def test_a_string_knob_is_plotted_by_category(tmp_path):
     refs = page_refs(page)
     assert "report/objective_vs_phases.png" in refs.images
     _assert_pngs(page, refs)
+
+
+def test_retrain_table_round_trip_and_leaderboard(tmp_path):
+    assert load_retrain(str(tmp_path)) is None
+    rows = [{"genotype_hash": h, "seed": seed, "test_acc": acc, "params": 10, "source_trials": [t],
+             "unknown_column": 1}
+            for h, t, seed, acc in (("a", "t1", 0, 0.5), ("a", "t2", 1, 0.7), ("b", "t3", 0, 0.9),
+                                    ("c", "t4", 0, None))]
+    write_retrain(str(tmp_path), rows)
+    table = load_retrain(str(tmp_path))
+    assert list(table.columns) == RETRAIN_SCHEMA.names and table["macs"].isna().all()
+    board = genotype_leaderboard(table)
+    assert list(board["genotype_hash"]) == ["b", "a", "c"]
+    assert board.loc[1, "test_acc_mean"] == pytest.approx(0.6)
+    assert board.loc[1, "test_acc_std"] == pytest.approx(0.1414, abs=1e-4)
+    assert list(board["seeds"]) == [1, 2, 0] and list(board["unfinished"]) == [0, 0, 1]
+    assert board.loc[1, "source_trials"] == ["t1", "t2"]
