@@ -114,7 +114,7 @@ def _cells_section(winner: Winner | None, assets: _Assets) -> str:
                               "note")
     how = ("best mean test accuracy after the retrain" if winner.chosen_by == "retrain"
            else "best sweep objective (the retrain has not run)")
-    caption = ("Edges are labelled and coloured by op: blues, greens and reds are learnable "
+    caption = ("Edges are labelled and coloured by op: saturated colours are learnable "
                "convolutions, greys and browns parameter-free ops (skip, pooling, none). "
                "A normal cell made mostly of grey edges is the collapsed DARTS cell; dashed "
                "grey edges join the concatenated nodes into the output.")
