@@ -22,7 +22,8 @@ KNOBS = ("mask_ratio", "seed", "decoder_depth")
 def make_sweep(directory: Path, space: str = "darts", knobs=KNOBS,
                epochs: int = 3) -> list[dict]:
     """Six trials on a mask ratio x seed (x decoder depth) grid, α drifting per epoch; the
-    trial and epoch rows carry genotypes derived from those α, as the sweep writes them."""
+    trial and epoch rows carry genotypes derived from those α, as the sweep writes them (epochs:
+    the genotype as `to_dict()` JSON; trials: its `str()` and `to_json()`)."""
     rng = np.random.default_rng(0)
     settings = [(m, s, d) for m, d in ((0.0, 1), (0.5, 1), (0.5, 2)) for s in (0, 1)]
     meta = {"metric": "alpha_acc", "mode": "max", "knobs": list(knobs), "epochs": epochs,
@@ -41,7 +42,7 @@ def make_sweep(directory: Path, space: str = "darts", knobs=KNOBS,
                 "trial_id": trial_id, "epoch": epoch, "alpha_acc": acc,
                 "alpha_entropy": alpha_entropy(logits),
                 "param_free_ops": genotype.num_parameter_free_ops(),
-                "genotype": str(genotype), "genotype_hash": genotype.key,
+                "genotype": json.dumps(genotype.to_dict()), "genotype_hash": genotype.key,
                 "alphas": json.dumps({k: v.tolist() for k, v in logits.items()}),
             })
         row = {"trial_id": trial_id, "mask_ratio": mask, "seed": seed, "decoder_depth": depth,
