@@ -3,8 +3,6 @@ print its path."""
 
 from __future__ import annotations
 
-from orchestrator.report import write_report
-
 
 def add_parser(subparsers) -> None:
     parser = subparsers.add_parser("report", help="write report.html of a sweep (and its retrain)")
@@ -15,5 +13,9 @@ def add_parser(subparsers) -> None:
 
 
 def run(args) -> int:
+    # Imported here: the CLI imports every command module to build its parser, and the other
+    # commands need not pay for matplotlib.
+    from orchestrator.report import write_report
+
     print(write_report(args.experiment_dir, retrain_dir=args.retrain_dir))
     return 0
