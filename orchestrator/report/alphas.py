@@ -54,7 +54,7 @@ def plot_alpha_history(space: str, key: str, epochs_list: list[int], weights: np
     ops = ops_for(space)
     edges = weights.shape[1]
     cols = 4 if edges > 6 else 3
-    rows = -(-(edges + 1) // cols)  # one spare panel holds the legend
+    rows = -(-edges // cols)
     figure = new_figure(3.0 * cols, 2.1 * rows)
     axes = figure.subplots(rows, cols, sharex=True, sharey=True, squeeze=False).ravel()
     marker = "o" if len(epochs_list) <= 12 else None
@@ -69,9 +69,11 @@ def plot_alpha_history(space: str, key: str, epochs_list: list[int], weights: np
         ax.tick_params(labelsize=7, labelbottom=True)
         ax.grid(alpha=0.3)
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    legend_ax = axes[edges]
-    legend_ax.legend(*axes[0].get_legend_handles_labels(), loc="center", fontsize=8, frameon=False)
-    legend_ax.set_title("op", fontsize=8.5)
+    handles = axes[0].get_legend_handles_labels()
+    if edges < len(axes):  # a spare panel holds the legend
+        axes[edges].legend(*handles, loc="center", fontsize=8, frameon=False, title="op")
+    else:
+        figure.legend(*handles, loc="outside right center", fontsize=8, frameon=False, title="op")
     for ax in axes[edges:]:
         ax.axis("off")
     figure.supxlabel("epoch", fontsize=9)

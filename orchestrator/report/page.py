@@ -140,9 +140,10 @@ def _alphas_section(inputs: ReportInputs, winner: Winner | None, assets: _Assets
     for key, weights in history.items():
         chosen = _chosen_edges(winner.genotype, key)
         figure = plot_alpha_history(winner.genotype.space, key, epochs_list, weights, chosen,
-                                    f"{key} cell α, trial {winner.trial_id}")
-        parts.append(assets.image(f"alphas_{key}", figure, f"α per edge of the {key} cell",
-                                  f"{key} cell: softmax(α) per edge over {len(epochs_list)} epochs."))
+                                    f"{_cell_name(key)} α, trial {winner.trial_id}")
+        parts.append(assets.image(f"alphas_{key}", figure, f"α per edge of the {_cell_name(key)}",
+                                  f"{_cell_name(key)}: softmax(α) per edge over "
+                                  f"{len(epochs_list)} epochs."))
     return "".join(parts)
 
 
@@ -201,6 +202,11 @@ def _chosen_edges(genotype: Genotype, key: str) -> set[tuple[int, int]]:
         pairs = genotype.normal if key == "normal" else genotype.reduce
         return {(src, index // 2 + 2) for index, (_, src) in enumerate(pairs)}
     return {(src, to) for op, (to, src) in zip(genotype.ops, NB201_EDGES) if op != "none"}
+
+
+def _cell_name(key: str) -> str:
+    """α keys as cells: "normal" -> "normal cell", NB201's "cell" stays "cell"."""
+    return key if key == "cell" else f"{key} cell"
 
 
 def _knobs_text(text) -> str:
