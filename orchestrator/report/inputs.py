@@ -1,0 +1,40 @@
+"""What a report is built from: the sweep's two tables and, once the retrain has run, the
+retrain table. Loaded once here, so the page and the figures work on frames in memory (a
+pipeline that already holds them can build the report without reading disk again)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import pyarrow.parquet as pq
+
+from orchestrator import results
+from orchestrator.retrain_table import RETRAIN_FILE, load_retrain
+
+
+@dataclass(frozen=True)
+class ReportInputs:
+    sweep_dir: str
+    trials: pd.DataFrame
+    meta: dict                      # trials.parquet metadata: metric, mode, knobs, space, epochs
+    epochs: pd.DataFrame | None     # None: the sweep has no epochs.parquet (yet)
+    retrain: pd.DataFrame | None    # None: the retrain has not written retrain.parquet
+    retrain_path: str               # where retrain.parquet was looked for
+
+
+def load_inputs(sweep_dir: str, retrain_dir: str | None = None) -> ReportInputs:
+    """UsageError when `sweep_dir` is not a sweep's directory; `retrain_dir` defaults to it."""
+    trials, meta = results.load_trials(sweep_dir)
+    epochs_path = Path(sweep_dir).expanduser() / results.EPOCHS_FILE
+    epochs = pq.read_table(epochs_path).to_pandas() if epochs_path.is_file() else None
+    retrain_dir = retrain_dir or sweep_dir
+    return ReportInputs(
+        sweep_dir=str(sweep_dir),
+        trials=trials,
+        meta=meta,
+        epochs=epochs,
+        retrain=load_retrain(retrain_dir),
+        retrain_path=str(Path(retrain_dir) / RETRAIN_FILE),
+    )
