@@ -73,9 +73,9 @@ class TrainOptimConfig(StrictModel):
     @model_validator(mode="after")
     def _consistent(self) -> "TrainOptimConfig":
         if self.nesterov and self.momentum == 0:
-            raise ValueError("optim.nesterov=true needs optim.momentum > 0")
+            raise ValueError(f"nesterov=true needs momentum > 0, got momentum={self.momentum}")
         if self.lr_min > self.lr:
-            raise ValueError(f"optim.lr_min={self.lr_min} must not exceed optim.lr={self.lr}")
+            raise ValueError(f"lr_min={self.lr_min} must not exceed lr={self.lr}")
         return self
 
 
