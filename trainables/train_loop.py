@@ -152,6 +152,10 @@ def run_train(
     if not history:
         raise InputError("the checkpoint to resume from has no epochs")
     last = history[-1]
+    if start_epoch >= config.epochs:
+        # A finished run started again: nothing to train; say its result once more (without
+        # a checkpoint), so that a caller restarting a finished run still hears it.
+        reporter.report(dict(last), None)
     return TrainOutcome(
         test_acc=last["test_acc"], test_ce=last["test_ce"], train_acc=last["train_acc"],
         params=params, macs=macs, epochs=last["epoch"], wall_time_s=last["wall_time_s"],
