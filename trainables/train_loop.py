@@ -138,6 +138,7 @@ def run_train(
             "epoch_time_s": elapsed,
             "wall_time_s": sum(m["epoch_time_s"] for m in history) + elapsed,
             "images_per_s": collective.sum([float(seen)])[0] / elapsed if elapsed > 0 else 0.0,
+            "workers": collective.world_size,
         }
         history.append(metrics)
         rng = collective.gather_objects(capture_rng())

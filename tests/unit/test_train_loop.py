@@ -73,6 +73,14 @@ def test_resumed_run_ends_with_the_same_weights():
     assert [m["train_loss"] for m in again.history] == [m["train_loss"] for m in outcome.history]
 
 
+def test_a_finished_run_resumed_only_reports():
+    first = MemoryReporter()
+    outcome = run_train(tiny(epochs=1), V2, first)
+    again = MemoryReporter(resume_state=copy.deepcopy(first.states[-1]))
+    assert run_train(tiny(epochs=1), V2, again) == outcome
+    assert again.metrics == first.metrics and again.states == []
+
+
 def test_resuming_another_genotype_or_config_is_refused():
     reporter = MemoryReporter()
     run_train(tiny(epochs=1), V2, reporter)
