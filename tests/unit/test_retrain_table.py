@@ -69,3 +69,20 @@ def test_table_schema_merge_and_mean_std(tmp_path):
     assert (by_key[V2.key]["finished"], by_key[V2.key]["seeds"], by_key[V2.key]["test_acc_std"]) == (1, 2, 0.0)
     assert json.loads(rows[0]["knobs"]) == {}
     assert RETRAIN_SCHEMA.names == schema.names
+
+
+def test_retrain_cli_rejects_bad_input_before_ray(capsys, tmp_path):
+    from orchestrator.cli import main
+
+    for argv, expected in [
+        (["--genotype", "NOT_A_GENOTYPE"], "NOT_A_GENOTYPE"),
+        (["--genotype", "DARTS_V2", "--seeds", "0"], "--seeds 0"),
+        (["--genotype", "DARTS_V2", "--set", "retrain.model.layers=0"], "retrain.model.layers=0"),
+        (["--genotype", f"{tmp_path}:t1"], "trials.parquet"),
+    ]:
+        assert main(["retrain", "quickstart", "--set", f"output_dir={tmp_path}", *argv]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and expected in err[0], err
+    import ray
+
+    assert not ray.is_initialized()
