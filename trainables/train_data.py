@@ -17,7 +17,7 @@ from trainables.errors import InputError
 from trainables.train_config import TrainDataConfig
 
 
-def train_loader(
+def train_set_shard(
     config: TrainDataConfig, seed: int, rank: int, world_size: int
 ) -> tuple[DataLoader, DistributedSampler]:
     """This rank's shard of the training set; reshuffled by `sampler.set_epoch(epoch)`."""
@@ -32,7 +32,7 @@ def train_loader(
     return loader, sampler
 
 
-def test_loader(config: TrainDataConfig, rank: int, world_size: int) -> DataLoader:
+def test_set_shard(config: TrainDataConfig, rank: int, world_size: int) -> DataLoader:
     """Every `world_size`-th test image from `rank` on: the shards cover the set once."""
     dataset = load_train_set(config.loading(), train=False)
     if config.test_subset is not None:

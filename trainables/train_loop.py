@@ -27,7 +27,7 @@ from trainables.distributed import Collective
 from trainables.errors import InputError, NonFiniteLossError
 from trainables.search_loop import Reporter
 from trainables.train_config import TrainConfig, TrainOptimConfig
-from trainables.train_data import cutout, test_loader, train_loader
+from trainables.train_data import cutout, test_set_shard, train_set_shard
 
 log = logging.getLogger(__name__)
 
@@ -79,8 +79,8 @@ def run_train(
 
     # From here on each rank draws its own crops, flips, cutouts and drop-path masks.
     seed_everything(config.seed + collective.rank)
-    train, sampler = train_loader(data, config.seed, collective.rank, collective.world_size)
-    test = test_loader(data, collective.rank, collective.world_size)
+    train, sampler = train_set_shard(data, config.seed, collective.rank, collective.world_size)
+    test = test_set_shard(data, collective.rank, collective.world_size)
 
     start_epoch, history = 0, []
     state = reporter.latest_state()
@@ -89,7 +89,11 @@ def run_train(
         log.info("resuming the training after epoch %d", start_epoch)
     model = net
     if collective.world_size > 1:
-        model = DistributedDataParallel(net, device_ids=[device] if device.type == "cuda" else None)
+        model = DistributedDataParallel(
+            net, device_ids=[device] if device.type == "cuda" else None,
+            # an NB201 cell whose `none` edges cut a node off leaves that node's ops unused
+            find_unused_parameters="none" in getattr(genotype, "ops", ()),
+        )
 
     for epoch in range(start_epoch, config.epochs):
         started = time.perf_counter()
