@@ -111,6 +111,12 @@ class TrainConfig(StrictModel):
             )
         if self.space == "nb201" and self.data.dataset == "imagenet":
             raise ValueError("data.dataset='imagenet' is not allowed with space=nb201")
+        size = self.data.resolved_image_size
+        if self.cutout_length >= size:
+            raise ValueError(
+                f"cutout_length={self.cutout_length} must be smaller than the {size}-pixel images "
+                f"(data.dataset={self.data.dataset}); 0 turns cutout off"
+            )
         if self.data.network_kind == "imagenet" and self.model.channels < 2:
             raise ValueError(f"model.channels={self.model.channels} must be >= 2 on imagenet")
         return self

@@ -145,6 +145,7 @@ def test_cutout_zeroes_one_square_per_image():
         ({"optim": {"nesterov": True, "momentum": 0.0}}, "nesterov"),
         ({"optim": {"lr": 0.01, "lr_min": 0.1}}, "lr_min"),
         ({"data": {"dataset": "mnist"}}, "dataset"),
+        ({"data": {"dataset": "digits", "image_size": 16}, "cutout_length": 16}, "cutout_length=16"),
     ],
 )
 def test_bad_values_name_the_field(change, field):
@@ -159,3 +160,12 @@ def test_bad_retrain_values_at_the_door():
     assert "retrain.optim.lr=-1" in str(info.value) and "\n" not in str(info.value)
     with pytest.raises(UsageError, match=r"retrain.optim: nesterov=true needs momentum > 0"):
         load_config("quickstart", ["retrain.optim.nesterov=true", "retrain.optim.momentum=0"])
+
+
+def test_it_learns():
+    outcome = run_train(
+        tiny(epochs=2, cutout_length=0, model__auxiliary=False, model__drop_path_prob=0.0,
+             optim__lr=0.025, data__synthetic_samples=256),
+        V2, MemoryReporter(),
+    )
+    assert outcome.test_acc >= 0.8 and outcome.history[-1]["train_loss"] < outcome.history[0]["train_loss"]
