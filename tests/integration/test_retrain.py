@@ -45,13 +45,16 @@ def test_retrain_two_seeds_on_two_workers_each(ray_session, tmp_path, capsys):
     v2 = parse_genotype("darts", "DARTS_V2")
     assert (table.params == count_parameters(build_network("darts", v2, 10, 4, 3))).all()
     assert (table.genotype_hash == v2.key).all() and (table.knobs == "{}").all()
+    assert all(list(t) == [] for t in table.source_trials)
     assert table.test_ce.nunique() == 2  # the seeds really differ
     assert [Path(d).parent for d in table.run_dir] == [exp / "runs"] * 2
     assert all(list(Path(d).glob("checkpoint_*")) for d in table.run_dir)
     (group,) = summary["genotypes"]
     assert group["finished"] == 2 and group["test_acc_mean"] == pytest.approx(table.test_acc.mean())
     # each seed trained on two workers (DDP); Tune saw every epoch
-    for trial in exp.glob("trial_*/result.json"):
+    trials = sorted(exp.glob("*/result.json"))
+    assert len(trials) == 2
+    for trial in trials:
         reports = [json.loads(line) for line in trial.read_text().splitlines()]
         assert [r["epoch"] for r in reports] == [1, 2] and all(r["workers"] == 2 for r in reports)
     print(f"retrain of two seeds: {first_wall:.1f} s")
