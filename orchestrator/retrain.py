@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import io
 import json
-import math
 import statistics
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,13 +24,18 @@ import pyarrow.parquet as pq
 from orchestrator.config import ExperimentConfig
 from orchestrator.errors import UsageError
 from orchestrator.storage import join, write_bytes
+from orchestrator.trial_runner import (
+    DRIVER_CPU,
+    concurrent_trials,
+    fit_in_trial,
+    trial_dirname,
+    trial_resources,
+)
 from search_space import Genotype, genotype_from_dict, parse_genotype
-from trainables.train_config import TrainConfig, TrainRuntimeConfig
+from trainables.train_config import TrainConfig
 
 RETRAIN_FILE = "retrain.parquet"
 RUNS_DIR = "runs"
-#: CPU held by a trial's driver, which only waits on its Train run (Ray refuses exactly 0).
-DRIVER_CPU = 0.01
 
 RETRAIN_SCHEMA = pa.schema([
     ("genotype_hash", pa.string()),
@@ -54,24 +58,30 @@ RETRAIN_SCHEMA = pa.schema([
 
 
 @dataclass(frozen=True)
-class Candidate:
+class RetrainTarget:
     """A genotype to retrain and where it came from (sweep trials and their knobs, if any)."""
 
     genotype: Genotype
     source_trials: tuple[str, ...] = ()
     knobs: dict = field(default_factory=dict)
 
+    @classmethod
+    def from_candidate(cls, candidate, space: str) -> "RetrainTarget":
+        """From a `selection.Candidate` (the pipeline's top-k of a sweep)."""
+        genotype = genotype_from_dict(json.loads(candidate.genotype_json), space)
+        return cls(genotype, tuple(candidate.source_trials), dict(candidate.knobs))
 
-def resolve_genotype(space: str, text: str) -> Candidate:
+
+def resolve_genotype(space: str, text: str) -> RetrainTarget:
     """A published name, a genotype string or JSON (file), or `EXPERIMENT_DIR:TRIAL_ID` of a
     sweep, whose trials.parquet holds the trial's genotype."""
     head, sep, trial_id = text.rpartition(":")
     if sep and head and Path(head).expanduser().is_dir():
         return _from_sweep_trial(space, head, trial_id)
-    return Candidate(parse_genotype(space, text))
+    return RetrainTarget(parse_genotype(space, text))
 
 
-def _from_sweep_trial(space: str, experiment_dir: str, trial_id: str) -> Candidate:
+def _from_sweep_trial(space: str, experiment_dir: str, trial_id: str) -> RetrainTarget:
     from orchestrator.results import load_trials, records
 
     trials, meta = load_trials(experiment_dir)
@@ -85,7 +95,7 @@ def _from_sweep_trial(space: str, experiment_dir: str, trial_id: str) -> Candida
             f"--genotype {experiment_dir}:{trial_id}: the trial has no genotype (status {row['status']})"
         )
     genotype = genotype_from_dict(json.loads(row["genotype_json"]), space)
-    return Candidate(genotype, (trial_id,), {k: row[k] for k in meta["knobs"]})
+    return RetrainTarget(genotype, (trial_id,), {k: row[k] for k in meta["knobs"]})
 
 
 def experiment_name(config: ExperimentConfig) -> str:
@@ -98,56 +108,22 @@ def run_name(genotype: Genotype, seed: int) -> str:
 
 # --- one trial -----------------------------------------------------------------------------
 
-class TrialFailed(RuntimeError):
-    """A seed's training failed; the message is the root cause, in one line."""
-
-
-def retrain_trial(knobs: dict, *, base: dict, genotype_json: str, runs_dir: str) -> None:
-    """Tune function trainable: train the genotype with `knobs["seed"]` on Ray Train."""
-    from ray.train import TrainingFailedError
+def retrain_trial(knobs: dict, *, base: TrainConfig, genotype: Genotype, runs_dir: str) -> None:
+    """Tune function trainable: train `genotype` with `knobs["seed"]` on Ray Train. `base`
+    is the validated config itself; the Train workers receive it with the seed set."""
     from ray.tune.integration.ray_train import TuneReportCallback
 
-    from orchestrator.search_run import one_line, root_cause
     from trainables.ray_train import build_train_trainer
 
-    config = TrainConfig.model_validate({**base, "seed": knobs["seed"]})
-    genotype = genotype_from_dict(json.loads(genotype_json), config.space)
-    trainer = build_train_trainer(
-        config, genotype, runs_dir, run_name(genotype, config.seed), callbacks=[TuneReportCallback()]
-    )
-    try:
-        trainer.fit()
-    except TrainingFailedError as exc:
-        failures = getattr(exc, "worker_failures", None) or {}
-        first = next(iter(failures.values()), getattr(exc, "controller_failure", exc))
-        raise TrialFailed(f"{type(root_cause(first)).__name__}: {one_line(first)}") from None
-
-
-def trial_resources(runtime: TrainRuntimeConfig) -> dict[str, float]:
-    resources = {"CPU": runtime.num_workers * runtime.cpus_per_worker + DRIVER_CPU}
-    if runtime.use_gpu:
-        resources["GPU"] = runtime.num_workers * runtime.gpus_per_worker
-    return resources
-
-
-def concurrent_trials(runtime: TrainRuntimeConfig, cluster: dict[str, float], seeds: int) -> int:
-    """As many seeds at a time as the cluster holds now (more would only wait)."""
-    needs = trial_resources(runtime)
-    fits = min(math.floor(cluster.get(kind, 0.0) / amount + 1e-9) for kind, amount in needs.items())
-    if fits < 1:
-        have = ", ".join(f"{cluster.get(kind, 0.0):g} {kind}" for kind in needs)
-        want = ", ".join(f"{amount:g} {kind}" for kind, amount in needs.items())
-        raise UsageError(
-            f"one retrain needs {want} (retrain.runtime), the cluster has {have}; lower "
-            "retrain.runtime.num_workers/cpus_per_worker/gpus_per_worker"
-        )
-    return min(fits, seeds)
+    config = base.model_copy(update={"seed": int(knobs["seed"])})
+    name = run_name(genotype, config.seed)
+    fit_in_trial(build_train_trainer(config, genotype, runs_dir, name, callbacks=[TuneReportCallback()]))
 
 
 # --- the stage -----------------------------------------------------------------------------
 
-def run_retrain(config: ExperimentConfig, candidate: Candidate, seeds: int, address: str | None = None) -> dict:
-    """Train `candidate` with seeds retrain.seed .. retrain.seed + seeds - 1; return the summary."""
+def run_retrain(config: ExperimentConfig, target: RetrainTarget, seeds: int, address: str | None = None) -> dict:
+    """Train `target` with seeds retrain.seed .. retrain.seed + seeds - 1; return the summary."""
     import ray
     from ray import tune
 
@@ -161,20 +137,20 @@ def run_retrain(config: ExperimentConfig, candidate: Candidate, seeds: int, addr
     ensure_ray(address)
     path = join(config.storage_path, experiment_name(config))
     runs_dir = join(path, RUNS_DIR)
-    genotype = candidate.genotype
+    genotype = target.genotype
     seed_values = list(range(train.seed, train.seed + seeds))
+    rt = train.runtime
+    needs = trial_resources(rt.num_workers, rt.cpus_per_worker, rt.use_gpu, rt.gpus_per_worker)
     trainable = tune.with_resources(
-        tune.with_parameters(
-            retrain_trial, base=train.model_dump(mode="json"), genotype_json=genotype.to_json(),
-            runs_dir=runs_dir,
-        ),
+        tune.with_parameters(retrain_trial, base=train, genotype=genotype, runs_dir=runs_dir),
         {"cpu": DRIVER_CPU},
     )
     tuner = tune.Tuner(
         trainable,
         param_space={"seed": tune.grid_search(seed_values)},
         tune_config=tune.TuneConfig(
-            max_concurrent_trials=concurrent_trials(train.runtime, ray.cluster_resources(), seeds),
+            max_concurrent_trials=concurrent_trials(needs, ray.cluster_resources(), seeds, None, "retrain.runtime"),
+            trial_dirname_creator=trial_dirname,
         ),
         run_config=tune.RunConfig(
             name=experiment_name(config),
@@ -194,8 +170,8 @@ def run_retrain(config: ExperimentConfig, candidate: Candidate, seeds: int, addr
             "genotype": str(genotype),
             "genotype_json": genotype.to_json(),
             "space": genotype.space,
-            "source_trials": list(candidate.source_trials),
-            "knobs": json.dumps(candidate.knobs, sort_keys=True),
+            "source_trials": list(target.source_trials),
+            "knobs": json.dumps(target.knobs, sort_keys=True),
             "seed": seed,
             "status": "TERMINATED" if finished else "ERROR",
             **{k: metrics.get(k) for k in ("test_acc", "test_ce", "train_acc", "params", "macs",

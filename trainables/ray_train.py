@@ -8,22 +8,20 @@ from __future__ import annotations
 from ray.train import CheckpointConfig, FailureConfig, RunConfig, ScalingConfig
 from ray.train.torch import TorchConfig, TorchTrainer
 
-from search_space import Genotype, genotype_from_dict
+from search_space import Genotype
 from trainables.distributed import Collective
 from trainables.reporters import RayTrainReporter
 from trainables.train_config import TrainConfig
 from trainables.train_loop import run_train
 
 
-def train_worker(config: dict) -> None:
-    """`train_loop_per_worker`: {"train": TrainConfig as JSON, "genotype": its dict}."""
-    import json
-
+def train_worker(loop_config: dict) -> None:
+    """`train_loop_per_worker`: the validated TrainConfig and the genotype arrive as the
+    objects themselves (Ray pickles them), not dumped and validated again on the way."""
     import ray.train.torch
 
-    train = TrainConfig.model_validate(config["train"])
-    genotype = genotype_from_dict(json.loads(config["genotype"]), train.space)
-    run_train(train, genotype, RayTrainReporter(), Collective.current(ray.train.torch.get_device()))
+    collective = Collective.current(ray.train.torch.get_device())
+    run_train(loop_config["train"], loop_config["genotype"], RayTrainReporter(), collective)
 
 
 def build_train_trainer(
@@ -35,7 +33,7 @@ def build_train_trainer(
         resources["GPU"] = rt.gpus_per_worker
     return TorchTrainer(
         train_worker,
-        train_loop_config={"train": config.model_dump(mode="json"), "genotype": genotype.to_json()},
+        train_loop_config={"train": config, "genotype": genotype},
         torch_config=TorchConfig(backend="nccl" if rt.use_gpu else "gloo"),
         scaling_config=ScalingConfig(
             num_workers=rt.num_workers, use_gpu=rt.use_gpu, resources_per_worker=resources

@@ -31,8 +31,8 @@ def run(args) -> int:
     from orchestrator.retrain import resolve_genotype, run_retrain  # imports pyarrow; Ray later
 
     config = load_config(args.config, args.overrides)
-    candidate = resolve_genotype(config.retrain.space, args.genotype)
-    summary = run_retrain(config, candidate, args.seeds, address=args.address)
+    target = resolve_genotype(config.retrain.space, args.genotype)
+    summary = run_retrain(config, target, args.seeds, address=args.address)
     print(f"experiment directory: {summary['experiment_dir']}")
     for run_row in summary["runs"]:
         acc = "-" if run_row["test_acc"] is None else f"{100 * run_row['test_acc']:.2f} %"

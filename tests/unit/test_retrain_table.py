@@ -86,3 +86,13 @@ def test_retrain_cli_rejects_bad_input_before_ray(capsys, tmp_path):
     import ray
 
     assert not ray.is_initialized()
+
+
+def test_target_from_a_selected_candidate():
+    from orchestrator.retrain import RetrainTarget
+    from orchestrator.selection import Candidate
+
+    candidate = Candidate(genotype_hash=V1.key, genotype=str(V1), genotype_json=V1.to_json(), objective=0.5,
+                          source_trials=("a1", "c3"), knobs={"mask_ratio": 0.25})
+    target = RetrainTarget.from_candidate(candidate, "darts")
+    assert (target.genotype, target.source_trials, target.knobs) == (V1, ("a1", "c3"), {"mask_ratio": 0.25})
