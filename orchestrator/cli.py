@@ -20,6 +20,7 @@ COMMANDS = {
     "bench": "bench_cmd",
     "sweep": "sweep_cmd",
     "results": "results_cmd",
+    "retrain": "retrain_cmd",
     "report": "report_cmd",
 }
 

@@ -14,6 +14,7 @@ from orchestrator.errors import UsageError
 from orchestrator.sweep_config import SweepConfig
 from orchestrator.validation_errors import describe_validation_error
 from trainables.config import SearchConfig, StrictModel
+from trainables.train_config import TrainConfig
 
 
 class ExperimentConfig(StrictModel):
@@ -23,6 +24,9 @@ class ExperimentConfig(StrictModel):
     )
     search: SearchConfig = SearchConfig()
     sweep: SweepConfig = SweepConfig()
+    retrain: TrainConfig = Field(
+        TrainConfig(), description="training a genotype from scratch; default: DARTS CIFAR"
+    )
 
     @property
     def storage_path(self) -> str:

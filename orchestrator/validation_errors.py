@@ -17,6 +17,8 @@ def describe_validation_error(exc: ValidationError, source: str | None = None,
             parts.append(f"{field}: unknown field")
         elif error["type"] == "missing":
             parts.append(f"{field}: required")
+        elif with_input and isinstance(error.get("input"), dict):
+            parts.append(f"{field or 'config'}: {message}")  # a rule across fields names them
         elif with_input:
             parts.append(f"{field or 'config'}={error.get('input')!r}: {message}")
         else:

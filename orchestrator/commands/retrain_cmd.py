@@ -1,0 +1,52 @@
+"""`alphadarts retrain CONFIG --genotype G [--seeds N]`: train one genotype from scratch
+with N seeds (the config's `retrain` section), as parallel Ray Tune trials of Ray Train runs.
+
+G is a published name, a genotype string, a JSON file, or `EXPERIMENT_DIR:TRIAL_ID` of a
+sweep. Writes `<output_dir>/<name>-retrain/` with `retrain.parquet` (one row per seed) and
+prints the final epoch's test accuracy as mean ± std over the seeds.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+
+from orchestrator.config import add_config_arguments, load_config
+from orchestrator.ray_runtime import add_address_argument
+
+
+def add_parser(subparsers) -> None:
+    parser = subparsers.add_parser("retrain", help="train a genotype from scratch over N seeds")
+    add_config_arguments(parser)
+    parser.add_argument("--genotype", required=True, metavar="NAME|STRING|FILE|DIR:TRIAL",
+                        help="published name, genotype string, .json file, or a sweep's EXPERIMENT_DIR:TRIAL_ID")
+    parser.add_argument("--seeds", type=int, default=1,
+                        help="how many seeds, from retrain.seed on (default 1)")
+    add_address_argument(parser)
+    parser.add_argument("--json", action="store_true", help="end with one JSON line of results")
+    parser.set_defaults(run=run)
+
+
+def run(args) -> int:
+    from orchestrator.retrain import resolve_genotype, run_retrain  # imports pyarrow; Ray later
+
+    config = load_config(args.config, args.overrides)
+    target = resolve_genotype(config.retrain.space, args.genotype)
+    summary = run_retrain(config, target, args.seeds, address=args.address)
+    print(f"experiment directory: {summary['experiment_dir']}")
+    for run_row in summary["runs"]:
+        acc = "-" if run_row["test_acc"] is None else f"{100 * run_row['test_acc']:.2f} %"
+        print(f"  seed {run_row['seed']}: {run_row['status']}  test_acc {acc}  ({run_row['run_dir']})")
+        if run_row["error"]:
+            print(f"  seed {run_row['seed']} failed: {run_row['error']}", file=sys.stderr)
+    for g in summary["genotypes"]:
+        if g["test_acc_mean"] is None:
+            line = "no seed finished"
+        else:
+            line = (f"test_acc {100 * g['test_acc_mean']:.2f} ± {100 * g['test_acc_std']:.2f} % over "
+                    f"{g['finished']} seed(s), {g['params'] / 1e6:.3f} M params, {g['macs'] / 1e6:.1f} M MACs")
+        print(f"{g['genotype_hash']}: {line}\n  {g['genotype']}")
+    if args.json:
+        print(json.dumps(summary))
+    finished = all(r["status"] == "TERMINATED" for r in summary["runs"])
+    return 0 if finished else 1

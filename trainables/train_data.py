@@ -1,0 +1,68 @@
+"""Data for training a discrete network: the training set sharded over workers, the whole
+test set split without padding (so that the summed test accuracy is exact), and cutout.
+
+The images come from `trainables.data.load_train_set` (train split with crop + flip for the
+real datasets, test split without); randomness (shuffling aside) is drawn from torch's
+global generator, which the train loop seeds per rank and saves in every checkpoint.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch.utils.data import DataLoader, Dataset, Subset
+from torch.utils.data.distributed import DistributedSampler
+
+from trainables.data import load_train_set
+from trainables.errors import InputError
+from trainables.train_config import TrainDataConfig
+
+
+def train_set_shard(
+    config: TrainDataConfig, seed: int, rank: int, world_size: int
+) -> tuple[DataLoader, DistributedSampler]:
+    """This rank's shard of the training set; reshuffled by `sampler.set_epoch(epoch)`."""
+    dataset = load_train_set(config.loading(), train=True, augment=True)
+    sampler = DistributedSampler(dataset, num_replicas=world_size, rank=rank, shuffle=True, seed=seed)
+    loader = _loader(dataset, config, sampler, drop_last=True)
+    if len(loader) == 0:
+        raise InputError(
+            f"data.batch_size={config.batch_size} is larger than this worker's shard "
+            f"({len(sampler)} images of {len(dataset)} over {world_size} workers)"
+        )
+    return loader, sampler
+
+
+def test_set_shard(config: TrainDataConfig, rank: int, world_size: int) -> DataLoader:
+    """Every `world_size`-th test image from `rank` on: the shards cover the set once."""
+    dataset = load_train_set(config.loading(), train=False)
+    if config.test_subset is not None:
+        dataset = Subset(dataset, range(min(config.test_subset, len(dataset))))
+    return _loader(Subset(dataset, range(rank, len(dataset), world_size)), config, None, drop_last=False)
+
+
+def _loader(dataset: Dataset, config: TrainDataConfig, sampler, drop_last: bool) -> DataLoader:
+    return DataLoader(
+        dataset,
+        batch_size=config.batch_size,
+        sampler=sampler,
+        shuffle=False,
+        num_workers=config.loader_workers,
+        pin_memory=config.pin_memory,
+        drop_last=drop_last,
+        persistent_workers=config.loader_workers > 0,
+    )
+
+
+def cutout(images: torch.Tensor, length: int) -> torch.Tensor:
+    """DeVries & Taylor's cutout as DARTS applies it: per image, a `length` x `length` square
+    (clipped at the border) around a uniformly drawn centre is set to 0. Returns a new tensor."""
+    if length <= 0:
+        return images
+    n, _, h, w = images.shape
+    cy = torch.randint(0, h, (n, 1, 1)).to(images.device)
+    cx = torch.randint(0, w, (n, 1, 1)).to(images.device)
+    ys = torch.arange(h, device=images.device).view(1, h, 1)
+    xs = torch.arange(w, device=images.device).view(1, 1, w)
+    half = length // 2
+    inside = (ys >= cy - half) & (ys < cy + length - half) & (xs >= cx - half) & (xs < cx + length - half)
+    return images * (~inside).unsqueeze(1).to(images.dtype)
