@@ -167,7 +167,7 @@ def summarize(trials: pd.DataFrame, meta: dict, experiment_dir: str) -> dict:
         row = trials.set_index("trial_id").loc[ranked.loc[0, "trial_id"]]
         best = {
             "trial_id": ranked.loc[0, "trial_id"],
-            "knobs": {k: _plain(row[k]) for k in meta["knobs"]},
+            "knobs": {k: plain(row[k]) for k in meta["knobs"]},
             "metric": meta["metric"],
             "objective": float(row["objective"]),
             "epochs": int(row["epochs"]),
@@ -186,11 +186,16 @@ def summarize(trials: pd.DataFrame, meta: dict, experiment_dir: str) -> dict:
 
 
 def records(frame: pd.DataFrame) -> list[dict]:
-    """Rows as JSON-ready dicts (NaN -> None, NumPy scalars -> Python)."""
-    return [{k: _plain(v) for k, v in row.items()} for row in frame.to_dict(orient="records")]
+    """Rows as JSON-ready dicts (NaN -> None, NumPy scalars -> Python, arrays -> lists)."""
+    return [{k: plain(v) for k, v in row.items()} for row in frame.to_dict(orient="records")]
 
 
-def _plain(value):
+def plain(value):
+    """One table cell as a JSON-ready Python value."""
+    if hasattr(value, "tolist") and getattr(value, "ndim", 0) > 0:
+        return [plain(v) for v in value.tolist()]
+    if isinstance(value, (list, tuple)):
+        return [plain(v) for v in value]
     if hasattr(value, "item"):
         value = value.item()
     if isinstance(value, float) and math.isnan(value):

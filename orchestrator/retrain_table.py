@@ -50,6 +50,19 @@ def write_retrain(directory: str, rows: list[dict]) -> str:
     return target
 
 
+def merge_retrain(directory: str, rows: list[dict]) -> pd.DataFrame:
+    """Write `rows` into the table in `directory`, replacing the rows of the same (genotype,
+    seed) and keeping the others (earlier retrains); returns the whole table."""
+    fresh = {(r["genotype_hash"], r["seed"]) for r in rows}
+    existing = load_retrain(directory) if "://" not in directory else None
+    kept = [] if existing is None else [
+        r for r in existing.to_dict(orient="records") if (r["genotype_hash"], r["seed"]) not in fresh
+    ]
+    write_retrain(directory, kept + rows)
+    return pd.DataFrame([{k: r.get(k) for k in RETRAIN_SCHEMA.names} for r in kept + rows],
+                        columns=RETRAIN_SCHEMA.names)
+
+
 def load_retrain(directory: str) -> pd.DataFrame | None:
     """The retrain table in `directory`, or None when the retrain has not written one.
     A table without the schema's columns is refused (UsageError), naming what is missing."""

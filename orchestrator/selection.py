@@ -12,7 +12,6 @@ candidates are *distinct* genotypes, by genotype hash. Two rules, as users of DA
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -20,7 +19,7 @@ import pandas as pd
 from pydantic import Field
 
 from orchestrator.errors import UsageError
-from orchestrator.results import seed_groups
+from orchestrator.results import plain, seed_groups
 from trainables.config import StrictModel
 
 
@@ -71,7 +70,7 @@ def _distinct(ranked: pd.DataFrame, meta: dict, top_k: int) -> list[Candidate]:
             genotype_json=str(best["genotype_json"]),
             objective=float(best["objective"]),
             source_trials=tuple(str(t) for t in group["trial_id"]),
-            knobs={k: _plain(best[k]) for k in meta["knobs"] if k in best},
+            knobs={k: plain(best[k]) for k in meta["knobs"] if k in best},
         ))
         if len(candidates) == top_k:
             break
@@ -88,12 +87,6 @@ def _by_setting(ranked: pd.DataFrame, meta: dict, top_k: int) -> list[Candidate]
         match = (ranked[keys] == setting[keys]).all(axis=1)
         ordered.append(ranked[match])
     return _distinct(pd.concat(ordered), meta, top_k)
-
-
-def _plain(value):
-    if hasattr(value, "item"):
-        value = value.item()
-    return None if isinstance(value, float) and math.isnan(value) else value
 
 
 def describe(candidates: list[Candidate]) -> str:

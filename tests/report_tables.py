@@ -13,7 +13,7 @@ import pyarrow.parquet as pq
 
 from orchestrator import results
 from orchestrator.retrain_table import RETRAIN_FILE, RETRAIN_SCHEMA
-from search_space import ALPHA_SHAPES, alpha_entropy, derive_genotype
+from search_space import alpha_entropy, alpha_shapes, derive_genotype
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 KNOBS = ("mask_ratio", "seed", "decoder_depth")
@@ -31,7 +31,7 @@ def make_sweep(directory: Path, space: str = "darts", knobs=KNOBS,
     trial_rows, epoch_rows = [], []
     for number, (mask, seed, depth) in enumerate(settings):
         trial_id = f"t{number}"
-        logits = {k: 1e-3 * rng.standard_normal(shape) for k, shape in ALPHA_SHAPES[space].items()}
+        logits = {k: 1e-3 * rng.standard_normal(shape) for k, shape in alpha_shapes(space).items()}
         status = "STOPPED" if number == 5 else "TERMINATED"
         last = 1 if status == "STOPPED" else epochs
         for epoch in range(1, last + 1):

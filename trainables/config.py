@@ -22,11 +22,13 @@ class StrictModel(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class DataConfig(StrictModel):
+class DataSource(StrictModel):
+    """Where images come from and how they are batched: shared by the search's and the
+    retrain's data sections, which add their own fields and defaults."""
+
     dataset: str = "digits"
     root: str = Field("data", description="download/cache directory, or ImageFolder root")
     image_size: int = Field(16, gt=0, description="digits/synthetic only; others are native")
-    train_portion: float = Field(0.5, gt=0.0, lt=1.0, description="weight split share")
     batch_size: int = Field(64, gt=0, description="per-worker batch size")
     loader_workers: int = Field(0, ge=0)
     pin_memory: bool = False
@@ -48,6 +50,17 @@ class DataConfig(StrictModel):
     @property
     def num_classes(self) -> int:
         return DATASETS[self.dataset].num_classes or self.synthetic_classes
+
+    @property
+    def network(self) -> str:
+        """The DARTS evaluation network family of the dataset: "cifar" or "imagenet"."""
+        return DATASETS[self.dataset].network
+
+
+class DataConfig(DataSource):
+    """The search's data: the training set, cut into the weight and the α split."""
+
+    train_portion: float = Field(0.5, gt=0.0, lt=1.0, description="weight split share")
 
 
 class ModelConfig(StrictModel):

@@ -11,42 +11,20 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from trainables.config import NATIVE_IMAGE_SIZE, NUM_CLASSES, DataConfig, DatasetName, StrictModel
+from trainables.config import DataConfig, DataSource, StrictModel
 
 
-class TrainDataConfig(StrictModel):
-    dataset: DatasetName = "cifar10"
-    root: str = Field("data", description="download/cache directory, or ImageFolder root")
+class TrainDataConfig(DataSource):
+    """The retrain's data: the training set (all of it) and the test set."""
+
+    dataset: str = "cifar10"
     image_size: int = Field(32, gt=0, description="digits/synthetic only; others are native")
     batch_size: int = Field(96, gt=0, description="per-worker batch size")
-    subset: int | None = Field(None, gt=0, description="use only the first N training images")
     test_subset: int | None = Field(None, gt=0, description="use only the first N test images")
-    loader_workers: int = Field(0, ge=0)
-    pin_memory: bool = False
-    synthetic_samples: int = Field(1024, gt=1)
-    synthetic_classes: int = Field(10, gt=1)
-
-    @property
-    def resolved_image_size(self) -> int:
-        return NATIVE_IMAGE_SIZE.get(self.dataset, self.image_size)
-
-    @property
-    def num_classes(self) -> int:
-        return self.synthetic_classes if self.dataset == "synthetic" else NUM_CLASSES[self.dataset]
-
-    @property
-    def network_kind(self) -> str:
-        """Which DARTS evaluation network: the 224x224 mobile one, or the CIFAR one."""
-        return "imagenet" if self.dataset == "imagenet" else "cifar"
 
     def loading(self) -> DataConfig:
         """The search's data config with the same source, for `trainables.data`'s loaders."""
-        return DataConfig(
-            dataset=self.dataset, root=self.root, image_size=self.image_size,
-            batch_size=self.batch_size, loader_workers=self.loader_workers,
-            pin_memory=self.pin_memory, subset=self.subset,
-            synthetic_samples=self.synthetic_samples, synthetic_classes=self.synthetic_classes,
-        )
+        return DataConfig(**self.model_dump(exclude={"test_subset"}))
 
 
 class TrainModelConfig(StrictModel):
@@ -117,6 +95,6 @@ class TrainConfig(StrictModel):
                 f"cutout_length={self.cutout_length} must be smaller than the {size}-pixel images "
                 f"(data.dataset={self.data.dataset}); 0 turns cutout off"
             )
-        if self.data.network_kind == "imagenet" and self.model.channels < 2:
+        if self.data.network == "imagenet" and self.model.channels < 2:
             raise ValueError(f"model.channels={self.model.channels} must be >= 2 on imagenet")
         return self

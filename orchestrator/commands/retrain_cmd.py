@@ -27,12 +27,21 @@ def add_parser(subparsers) -> None:
     parser.set_defaults(run=run)
 
 
+def genotype_line(g: dict) -> str:
+    """A leaderboard row (`retrain_table.genotype_leaderboard`) as one line."""
+    if g["test_acc_mean"] is None:
+        return "no seed finished"
+    spread = "" if g["test_acc_std"] is None else f" ± {100 * g['test_acc_std']:.2f}"
+    return (f"test_acc {100 * g['test_acc_mean']:.2f}{spread} % over {g['seeds']} seed(s), "
+            f"{g['params'] / 1e6:.3f} M params, {g['macs'] / 1e6:.1f} M MACs")
+
+
 def run(args) -> int:
     from orchestrator.retrain import resolve_genotype, run_retrain  # imports pyarrow; Ray later
 
     config = load_config(args.config, args.overrides)
     target = resolve_genotype(config.retrain.space, args.genotype)
-    summary = run_retrain(config, target, args.seeds, address=args.address)
+    summary = run_retrain(config, [target], args.seeds, address=args.address)
     print(f"experiment directory: {summary['experiment_dir']}")
     for run_row in summary["runs"]:
         acc = "-" if run_row["test_acc"] is None else f"{100 * run_row['test_acc']:.2f} %"
@@ -40,12 +49,7 @@ def run(args) -> int:
         if run_row["error"]:
             print(f"  seed {run_row['seed']} failed: {run_row['error']}", file=sys.stderr)
     for g in summary["genotypes"]:
-        if g["test_acc_mean"] is None:
-            line = "no seed finished"
-        else:
-            line = (f"test_acc {100 * g['test_acc_mean']:.2f} ± {100 * g['test_acc_std']:.2f} % over "
-                    f"{g['finished']} seed(s), {g['params'] / 1e6:.3f} M params, {g['macs'] / 1e6:.1f} M MACs")
-        print(f"{g['genotype_hash']}: {line}\n  {g['genotype']}")
+        print(f"{g['genotype_hash']}: {genotype_line(g)}\n  {g['genotype']}")
     if args.json:
         print(json.dumps(summary))
     finished = all(r["status"] == "TERMINATED" for r in summary["runs"])

@@ -9,7 +9,8 @@ import pytest
 
 from orchestrator import results
 from orchestrator.errors import UsageError
-from orchestrator.retrain import RETRAIN_SCHEMA, resolve_genotype, summarize, write_retrain_table
+from orchestrator.retrain import resolve_genotype
+from orchestrator.retrain_table import RETRAIN_SCHEMA, genotype_leaderboard, merge_retrain
 from search_space import parse_genotype
 
 V1 = parse_genotype("darts", "DARTS_V1")
@@ -52,9 +53,10 @@ def _row(genotype, seed, acc, status="TERMINATED"):
 
 
 def test_table_schema_merge_and_mean_std(tmp_path):
-    write_retrain_table(str(tmp_path), [_row(V1, 0, 0.5), _row(V1, 1, 0.7)])
-    rows = write_retrain_table(str(tmp_path), [_row(V2, 0, 0.8), _row(V1, 1, 0.9),
-                                               _row(V2, 1, None, status="ERROR")])
+    merge_retrain(str(tmp_path), [_row(V1, 0, 0.5), _row(V1, 1, 0.7)])
+    table = merge_retrain(str(tmp_path), [_row(V2, 0, 0.8), _row(V1, 1, 0.9),
+                                          _row(V2, 1, None, status="ERROR")])
+    rows = results.records(table)
     schema = pq.read_schema(tmp_path / "retrain.parquet")
     assert schema.names == ["genotype_hash", "genotype", "genotype_json", "space", "source_trials", "knobs",
                             "seed", "status", "test_acc", "test_ce", "train_acc", "params", "macs", "epochs",
@@ -63,10 +65,11 @@ def test_table_schema_merge_and_mean_std(tmp_path):
     assert schema.field("seed").type == pa.int64() and schema.field("test_acc").type == pa.float64()
     assert [(r["genotype_hash"], r["seed"], r["test_acc"]) for r in rows] == [
         (V1.key, 0, 0.5), (V2.key, 0, 0.8), (V1.key, 1, 0.9), (V2.key, 1, None)]
-    by_key = {g["genotype_hash"]: g for g in summarize(rows)}
+    by_key = {g["genotype_hash"]: g for g in results.records(genotype_leaderboard(table))}
     assert by_key[V1.key]["test_acc_mean"] == pytest.approx(0.7)
     assert by_key[V1.key]["test_acc_std"] == pytest.approx(0.2828427, rel=1e-6)
-    assert (by_key[V2.key]["finished"], by_key[V2.key]["seeds"], by_key[V2.key]["test_acc_std"]) == (1, 2, 0.0)
+    assert (by_key[V2.key]["seeds"], by_key[V2.key]["unfinished"]) == (1, 1)
+    assert by_key[V2.key]["test_acc_std"] is None  # one finished seed: no spread to report
     assert json.loads(rows[0]["knobs"]) == {}
     assert RETRAIN_SCHEMA.names == schema.names
 
