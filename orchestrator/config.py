@@ -104,6 +104,9 @@ def describe_validation_error(exc: ValidationError, source: str) -> str:
             parts.append(f"{field}: unknown field")
         elif error["type"] == "missing":
             parts.append(f"{field}: required")
+        elif isinstance(error.get("input"), dict):
+            # a rule across a section's fields: the message names them and their values
+            parts.append(f"{field}: {message}")
         else:
             parts.append(f"{field}={error.get('input')!r}: {message}")
     return f"invalid config ({source}): " + "; ".join(parts)

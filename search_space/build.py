@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from torch import nn
 
-from search_space.checks import require_positive_int
+from search_space.checks import reduction_layers, require_positive_int
 from search_space.errors import SearchSpaceError
 from search_space.genotypes import Genotype
 from search_space.network_darts import NetworkCIFAR, NetworkImageNet
@@ -28,6 +28,18 @@ def build_supernet(
     if space == "darts":
         return DartsSupernet(num_classes, channels, layers, in_channels)
     return Nb201Supernet(num_classes, channels, layers, in_channels)
+
+
+def feature_stride(space: str, layers: int) -> int:
+    """How much the supernet's stride-2 stages shrink the image: its last feature map is
+    `image_size / stride` wide, and the MIM decoder maps it back by this factor, so the
+    image size must be a multiple of it. DARTS: 2 per distinct reduction cell (at
+    `layers // 3` and `2 * layers // 3`); NB201: 4 (two residual reduction blocks)."""
+    check_space(space)
+    require_positive_int("layers", layers)
+    if space == "darts":
+        return 2 ** len(reduction_layers(layers))
+    return 4
 
 
 def build_network(
