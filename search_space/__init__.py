@@ -3,8 +3,8 @@
 `orchestrator` and `trainables` import from here only, never from the submodules.
 """
 
-from search_space.build import NETWORK_DATASETS, build_network, build_supernet
-from search_space.derive import ALPHA_SHAPES, alpha_entropy, derive_genotype, validate_alphas
+from search_space.build import NETWORK_DATASETS, build_network, build_supernet, feature_stride
+from search_space.derive import ALPHA_SHAPES, alpha_entropy, alpha_top_weight, derive_genotype, validate_alphas
 from search_space.errors import SearchSpaceError
 from search_space.genotypes import (
     NB201_EDGES,
@@ -56,6 +56,7 @@ __all__ = [
     "SearchSpaceError",
     "Supernet",
     "alpha_entropy",
+    "alpha_top_weight",
     "build_network",
     "build_op",
     "build_search_op",
@@ -63,6 +64,7 @@ __all__ = [
     "count_macs",
     "count_parameters",
     "derive_genotype",
+    "feature_stride",
     "genotype_from_dict",
     "genotype_hash",
     "ops_for",

@@ -125,3 +125,18 @@ def alpha_entropy(alphas: Mapping[str, object]) -> float:
     logp = torch.log_softmax(torch.cat(rows, dim=0), dim=-1)
     entropy = -(logp.exp() * logp).sum(dim=-1).mean().item()
     return float(entropy) if math.isfinite(entropy) else float("nan")
+
+
+def alpha_top_weight(alphas: Mapping[str, object]) -> float:
+    """Mean over all edges of all cell types of the largest softmax(α) weight: 1/#ops at the
+    uniform start, rising towards 1 as α commits. Says at a glance whether α has separated
+    (the entropy moves by tiny amounts near the uniform point)."""
+    if not isinstance(alphas, Mapping) or not alphas:
+        raise SearchSpaceError("alphas must be a non-empty mapping of name -> (edges x ops) matrix.")
+    rows = [torch.as_tensor(v).detach().to(device="cpu", dtype=torch.float64) for v in alphas.values()]
+    for key, tensor in zip(alphas, rows):
+        if tensor.dim() != 2 or tensor.numel() == 0:
+            raise SearchSpaceError(
+                f"alpha {key!r} has shape {tuple(tensor.shape)}; expected a non-empty edges x ops matrix."
+            )
+    return float(torch.softmax(torch.cat(rows, dim=0), dim=-1).max(dim=-1).values.mean())
