@@ -12,6 +12,7 @@ from pydantic import Field, ValidationError
 
 from orchestrator.errors import UsageError
 from orchestrator.sweep_config import SweepConfig
+from orchestrator.validation_errors import describe_validation_error
 from trainables.config import SearchConfig, StrictModel
 
 
@@ -93,23 +94,6 @@ def _apply_override(raw: dict, item: str) -> None:
             raise UsageError(f"--set {item!r}: {part!r} is a value, not a section")
         node = child
     node[parts[-1]] = parsed
-
-
-def describe_validation_error(exc: ValidationError, source: str) -> str:
-    parts = []
-    for error in exc.errors():
-        field = ".".join(str(p) for p in error["loc"]) or "config"
-        message = error["msg"].removeprefix("Value error, ")
-        if error["type"] == "extra_forbidden":
-            parts.append(f"{field}: unknown field")
-        elif error["type"] == "missing":
-            parts.append(f"{field}: required")
-        elif isinstance(error.get("input"), dict):
-            # a rule across a section's fields: the message names them and their values
-            parts.append(f"{field}: {message}")
-        else:
-            parts.append(f"{field}={error.get('input')!r}: {message}")
-    return f"invalid config ({source}): " + "; ".join(parts)
 
 
 def add_config_arguments(parser) -> None:

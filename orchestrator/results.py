@@ -20,6 +20,7 @@ import pyarrow.parquet as pq
 
 from orchestrator.errors import UsageError
 from orchestrator.storage import join, write_bytes
+from trainables.metrics import PER_TRIAL_METRICS, SEARCH_EPOCH_METRICS
 
 TRIALS_FILE = "trials.parquet"
 EPOCHS_FILE = "epochs.parquet"
@@ -35,16 +36,15 @@ KNOB_TYPES = {
     "phases": pa.string(),
 }
 
-#: Final metrics kept per trial, from the search loop's last epoch report.
-TRIAL_METRICS = {
-    "alpha_acc": pa.float64(),
-    "alpha_ce": pa.float64(),
-    "weights_acc": pa.float64(),
-    "weights_ce": pa.float64(),
-    "mim_loss": pa.float64(),
-    "alpha_entropy": pa.float64(),
-    "param_free_ops": pa.int64(),
+#: Parquet type of each declared metric type (trainables.metrics); structured values (the
+#: genotype, α) are stored as JSON text.
+ARROW_TYPES = {
+    float: pa.float64(), int: pa.int64(), bool: pa.bool_(), str: pa.string(),
+    dict: pa.string(), list: pa.list_(pa.string()),
 }
+
+#: Final metrics kept per trial, from the search loop's last epoch report.
+TRIAL_METRICS = {m.name: ARROW_TYPES[m.type] for m in PER_TRIAL_METRICS}
 
 TRIAL_COLUMNS = {
     "status": pa.string(),
@@ -60,28 +60,20 @@ TRIAL_COLUMNS = {
     "time_total_s": pa.float64(),
 }
 
-EPOCH_SCHEMA = pa.schema([
-    ("trial_id", pa.string()),
-    ("epoch", pa.int64()),
-    ("lr", pa.float64()),
-    ("weights_ce", pa.float64()),
-    ("weights_acc", pa.float64()),
-    ("alpha_step_ce", pa.float64()),
-    ("alpha_ce", pa.float64()),
-    ("alpha_acc", pa.float64()),
-    ("mim_loss", pa.float64()),
-    ("mim_active", pa.bool_()),
-    ("alpha_entropy", pa.float64()),
-    ("alpha_top_weight", pa.float64()),
-    ("param_free_ops", pa.int64()),
-    ("genotype", pa.string()),
-    ("genotype_hash", pa.string()),
-    ("alphas", pa.string()),
-    ("weight_steps", pa.int64()),
-    ("epoch_time_s", pa.float64()),
-    ("images_per_s", pa.float64()),
-    ("checkpoint_path", pa.string()),
-])
+EPOCH_SCHEMA = pa.schema(
+    [("trial_id", pa.string())]
+    + [(m.name, ARROW_TYPES[m.type]) for m in SEARCH_EPOCH_METRICS]
+    + [("checkpoint_path", pa.string())]
+)
+
+
+def epoch_row(trial_id: str, metrics: dict, checkpoint_path: str | None = None) -> dict:
+    """One epochs.parquet row from a search epoch's report: structured values as JSON."""
+    row = {"trial_id": trial_id, "checkpoint_path": checkpoint_path}
+    for m in SEARCH_EPOCH_METRICS:
+        value = metrics.get(m.name)
+        row[m.name] = json.dumps(value) if m.type is dict and value is not None else value
+    return row
 
 FINISHED = ("TERMINATED", "STOPPED", "ERROR")
 

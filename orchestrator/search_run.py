@@ -10,7 +10,7 @@ from orchestrator.config import ExperimentConfig
 from orchestrator.errors import RunFailed, UsageError
 from orchestrator.ray_runtime import ensure_ray
 from orchestrator.storage import join, write_json, write_jsonl
-from search_space import parse_genotype
+from search_space import genotype_from_dict
 from trainables.checkpoint import STATE_FILE, load_state
 from trainables.data import check_data_source
 from trainables.errors import InputError, NonFiniteLossError
@@ -41,8 +41,8 @@ def run_search_on_ray(config: ExperimentConfig, address: str | None = None) -> d
 
 def write_run_outputs(config: ExperimentConfig, run_dir: str, history: list[dict], checkpoint: str) -> dict:
     last = history[-1]
-    genotype = parse_genotype(config.search.model.space, last["genotype"])
-    alphas = json.loads(last["alphas"])
+    genotype = genotype_from_dict(last["genotype"])
+    alphas = last["alphas"]
     write_jsonl(join(run_dir, "epochs.jsonl"), history)
     write_json(join(run_dir, "alphas.json"), alphas)
     write_json(join(run_dir, "genotype.json"), genotype.to_dict())

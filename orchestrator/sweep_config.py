@@ -15,7 +15,9 @@ from typing import Literal
 from pydantic import Field, ValidationError, field_validator, model_validator
 
 from orchestrator.errors import UsageError
+from orchestrator.validation_errors import describe_validation_error
 from trainables.config import MimConfig, SearchConfig, StrictModel
+from trainables.metrics import OBJECTIVE_GOALS
 
 #: knob -> the path of the SearchConfig field it sets.
 KNOB_FIELDS: dict[str, tuple[str, ...]] = {
@@ -29,15 +31,6 @@ KNOB_FIELDS: dict[str, tuple[str, ...]] = {
 
 #: how a `phases` choice travels through Optuna, which takes only scalars: "weights+alpha".
 PHASES_SEPARATOR = "+"
-
-#: metrics of the search loop's epoch report that can be the objective, and their natural mode.
-OBJECTIVE_MODES = {
-    "alpha_acc": "max",
-    "alpha_ce": "min",
-    "weights_acc": "max",
-    "weights_ce": "min",
-}
-
 
 class FloatRange(StrictModel):
     low: float
@@ -105,7 +98,7 @@ class SweepSpace(StrictModel):
         try:
             return range_type.model_validate(value)
         except ValidationError as exc:
-            raise ValueError("; ".join(describe_error(error) for error in exc.errors())) from None
+            raise ValueError(describe_validation_error(exc, with_input=False)) from None
 
     @field_validator(*KNOB_FIELDS, mode="after")
     @classmethod
@@ -139,13 +132,6 @@ _RANGE_TYPES = {
 }
 
 
-def describe_error(error: dict) -> str:
-    """One pydantic error as `where: message` (no input echo: the caller names the value)."""
-    where = ".".join(str(p) for p in error["loc"])
-    message = error["msg"].removeprefix("Value error, ")
-    return f"{where}: {message}" if where else message
-
-
 def _check_knob_value(knob: str, value) -> None:
     """Apply the search config's own rule for the field this knob sets."""
     path = KNOB_FIELDS[knob]
@@ -160,10 +146,17 @@ class Objective(StrictModel):
     """What the sweep optimises; the direction follows from the metric (accuracies up,
     cross-entropies down), so a sweep cannot maximise a loss by a slip."""
 
-    metric: Literal["alpha_acc", "alpha_ce", "weights_acc", "weights_ce"] = "alpha_acc"
+    metric: str = Field("alpha_acc", description="an epoch metric with a goal (trainables.metrics)")
     source: Literal["supernet", "proxy_train"] = Field(
         "supernet", description="supernet: the search's own per-epoch metric"
     )
+
+    @field_validator("metric")
+    @classmethod
+    def _optimisable(cls, value: str) -> str:
+        if value not in OBJECTIVE_GOALS:
+            raise ValueError(f"allowed: {', '.join(OBJECTIVE_GOALS)}")
+        return value
 
     @field_validator("source")
     @classmethod
@@ -177,7 +170,7 @@ class Objective(StrictModel):
 
     @property
     def mode(self) -> str:
-        return OBJECTIVE_MODES[self.metric]
+        return OBJECTIVE_GOALS[self.metric]
 
 
 class AshaConfig(StrictModel):
@@ -221,5 +214,5 @@ def apply_knobs(search: SearchConfig, knobs: dict) -> SearchConfig:
     try:
         return SearchConfig.model_validate(updated.model_dump())
     except ValidationError as exc:
-        reasons = "; ".join(describe_error(e) for e in exc.errors())
+        reasons = describe_validation_error(exc, with_input=False)
         raise UsageError(f"knobs {knobs} do not fit the search config: {reasons}") from None

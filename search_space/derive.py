@@ -106,9 +106,15 @@ def derive_genotype(space: str, alphas: Mapping[str, object]) -> Genotype:
     return Nb201Genotype(tuple(OPS_NB201[_argmax(row)] for row in probs["cell"].tolist()))
 
 
-def alpha_entropy(alphas: Mapping[str, object]) -> float:
-    """Mean entropy (nats) of softmax(α) over all edges of all cell types: log(#ops) at the
-    uniform start, falling towards 0 as α commits to one op per edge."""
+def alpha_top_weight(alphas: Mapping[str, object]) -> float:
+    """Mean over all edges of the strongest op's softmax weight: 1/#ops at the uniform start,
+    rising towards 1 as α commits; tells at a glance whether α has separated at all."""
+    rows = _alpha_rows(alphas)
+    return float(torch.softmax(rows, dim=-1).max(dim=-1).values.mean().item())
+
+
+def _alpha_rows(alphas: Mapping[str, object]) -> torch.Tensor:
+    """Every edge's α row of every cell type, stacked (float64)."""
     if not isinstance(alphas, Mapping) or not alphas:
         raise SearchSpaceError(
             "alphas must be a non-empty mapping of name -> (edges x ops) matrix."
@@ -122,21 +128,12 @@ def alpha_entropy(alphas: Mapping[str, object]) -> float:
                 f"expected a non-empty edges x ops matrix."
             )
         rows.append(tensor)
-    logp = torch.log_softmax(torch.cat(rows, dim=0), dim=-1)
+    return torch.cat(rows, dim=0)
+
+
+def alpha_entropy(alphas: Mapping[str, object]) -> float:
+    """Mean entropy (nats) of softmax(α) over all edges of all cell types: log(#ops) at the
+    uniform start, falling towards 0 as α commits to one op per edge."""
+    logp = torch.log_softmax(_alpha_rows(alphas), dim=-1)
     entropy = -(logp.exp() * logp).sum(dim=-1).mean().item()
     return float(entropy) if math.isfinite(entropy) else float("nan")
-
-
-def alpha_top_weight(alphas: Mapping[str, object]) -> float:
-    """Mean over all edges of all cell types of the largest softmax(α) weight: 1/#ops at the
-    uniform start, rising towards 1 as α commits. Says at a glance whether α has separated
-    (the entropy moves by tiny amounts near the uniform point)."""
-    if not isinstance(alphas, Mapping) or not alphas:
-        raise SearchSpaceError("alphas must be a non-empty mapping of name -> (edges x ops) matrix.")
-    rows = [torch.as_tensor(v).detach().to(device="cpu", dtype=torch.float64) for v in alphas.values()]
-    for key, tensor in zip(alphas, rows):
-        if tensor.dim() != 2 or tensor.numel() == 0:
-            raise SearchSpaceError(
-                f"alpha {key!r} has shape {tuple(tensor.shape)}; expected a non-empty edges x ops matrix."
-            )
-    return float(torch.softmax(torch.cat(rows, dim=0), dim=-1).max(dim=-1).values.mean())

@@ -17,13 +17,13 @@ from trainables.reporters import RayTrainReporter
 from trainables.search_loop import run_search
 
 
-def search_worker(config: dict) -> None:
-    """`train_loop_per_worker`: validate the (already validated, JSON-shipped) config, run."""
+def search_worker(loop_config: dict) -> None:
+    """`train_loop_per_worker`: the search config arrives as the validated object itself
+    (Ray pickles it), so it is not dumped and validated again on the way."""
     import ray.train.torch
 
-    search = SearchConfig.model_validate(config)
     collective = Collective.current(ray.train.torch.get_device())
-    run_search(search, RayTrainReporter(), collective)
+    run_search(loop_config["search"], RayTrainReporter(), collective)
 
 
 def build_search_trainer(
@@ -35,7 +35,7 @@ def build_search_trainer(
         resources["GPU"] = rt.gpus_per_worker
     return TorchTrainer(
         search_worker,
-        train_loop_config=config.model_dump(mode="json"),
+        train_loop_config={"search": config},
         torch_config=TorchConfig(backend="nccl" if rt.use_gpu else "gloo"),
         scaling_config=ScalingConfig(
             num_workers=rt.num_workers, use_gpu=rt.use_gpu, resources_per_worker=resources

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import itertools
-import json
 import logging
 import math
 import time
@@ -19,12 +18,13 @@ from typing import Protocol
 import torch
 from torch import nn
 
-from search_space import alpha_entropy, alpha_top_weight, build_supernet
+from search_space import alpha_entropy, alpha_top_weight, build_supernet, genotype_from_dict
 from trainables.checkpoint import capture_rng, rank_seed, restore_rng, seed_everything
 from trainables.config import SearchConfig
 from trainables.data import load_train_set, sharded_loader, split_for_search
 from trainables.distributed import Collective
 from trainables.errors import InputError
+from trainables.metrics import check_epoch_report
 from trainables.objective import SearchObjective
 from trainables.search_step import SearchStep, build_optimisers
 
@@ -122,8 +122,8 @@ def run_search(config: SearchConfig, reporter: Reporter, collective: Collective 
         elapsed = time.perf_counter() - started
         metrics = _epoch_metrics(epoch, lr, sums, collective, objective, alpha_ce, alpha_acc, elapsed)
         # Every rank's α digest: gradients are averaged, so they must all agree, bit for bit.
-        metrics["alpha_rank_digests"] = json.dumps(collective.gather_objects(_alpha_digest(objective)))
-        history.append(metrics)
+        metrics["alpha_rank_digests"] = collective.gather_objects(_alpha_digest(objective))
+        history.append(check_epoch_report(metrics))
         rng = collective.gather_objects(capture_rng())
         state = (
             _state(epoch + 1, history, objective, w_opt, a_opt, schedule, rng) if collective.is_main else None
@@ -133,7 +133,7 @@ def run_search(config: SearchConfig, reporter: Reporter, collective: Collective 
                 "epoch %d/%d  weights_acc %.3f  alpha_acc %.3f  mim %.4f  entropy %.4f  "
                 "param-free %d  %s",
                 epoch + 1, config.epochs, metrics["weights_acc"], alpha_acc, metrics["mim_loss"],
-                metrics["alpha_entropy"], metrics["param_free_ops"], metrics["genotype"],
+                metrics["alpha_entropy"], metrics["param_free_ops"], genotype_text(metrics["genotype"]),
             )
         reporter.report(metrics, state)
 
@@ -237,13 +237,18 @@ def _epoch_metrics(epoch, lr, sums, collective, objective, alpha_ce, alpha_acc, 
         "alpha_entropy": alpha_entropy(alphas),
         "alpha_top_weight": alpha_top_weight(alphas),
         "param_free_ops": genotype.num_parameter_free_ops(),
-        "genotype": str(genotype),
+        "genotype": genotype.to_dict(),
         "genotype_hash": genotype.key,
-        "alphas": json.dumps({k: v.tolist() for k, v in alphas.items()}),
+        "alphas": {k: v.tolist() for k, v in alphas.items()},
         "weight_steps": sums.steps,
         "epoch_time_s": elapsed,
         "images_per_s": images / elapsed if elapsed > 0 else 0.0,
     }
+
+
+def genotype_text(genotype: dict) -> str:
+    """The genotype as the papers print it, for log lines."""
+    return str(genotype_from_dict(genotype))
 
 
 def _alpha_digest(objective: SearchObjective) -> str:

@@ -33,7 +33,7 @@ def test_search_writes_the_run_directory_and_resumes(ray_session, tmp_path, caps
     assert [e["epoch"] for e in epochs] == [1, 2]
     genotype = json.loads((run_dir / "genotype.json").read_text())
     assert genotype["space"] == "darts"
-    assert summary["genotype"]["str"] == epochs[-1]["genotype"]
+    assert genotype == epochs[-1]["genotype"] and summary["genotype"]["hash"] == epochs[-1]["genotype_hash"]
     assert list(run_dir.glob("checkpoint_*"))
 
     # the same name again: resumes from the last checkpoint, so no epoch runs twice (a rerun

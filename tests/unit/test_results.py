@@ -11,7 +11,7 @@ from ray import cloudpickle
 
 from orchestrator import results
 from orchestrator.cli import main
-from orchestrator.sweep import SweepRecorder
+from orchestrator.recorder import SweepRecorder
 from search_space import parse_genotype
 from trainables.checkpoint import STATE_FILE, save_state
 
@@ -127,8 +127,10 @@ def _fake_trial(trial_id, config, error_file=None):
 
 def _result(epoch, acc, genotype=V2):
     return {"epoch": epoch, "alpha_acc": acc, "alpha_ce": 1.0, "weights_acc": acc, "weights_ce": 1.0,
-            "mim_loss": 0.1, "alpha_entropy": 2.0, "param_free_ops": 1, "genotype": str(genotype),
-            "genotype_hash": genotype.key, "alphas": "{}", "lr": 0.01, "mim_active": True,
+            "mim_loss": 0.1, "alpha_entropy": 2.0, "alpha_top_weight": 0.3, "param_free_ops": 1,
+            "genotype": genotype.to_dict(), "genotype_hash": genotype.key,
+            "alphas": {"normal": [[0.0]]}, "lr": 0.01, "mim_active": True,
+            "alpha_rank_digests": ["abc", "abc"],
             "checkpoint_path": f"/ckpt/{epoch}", "time_total_s": 1.5 * epoch, "training_iteration": epoch}
 
 
@@ -173,3 +175,7 @@ def test_recorder_keeps_both_tables_and_continues_after_a_resume(tmp_path):
     assert list(zip(epochs["trial_id"], epochs["epoch"])) == [("t1", 1), ("t2", 1), ("t1", 2), ("t1", 3)]
     assert epochs["alpha_acc"].tolist() == [0.5, 0.1, 0.6, 0.75]
     assert set(epochs.columns) == set(results.EPOCH_SCHEMA.names)
+    # structured values arrive whole: α and the genotype as JSON, the rank digests as a list
+    assert json.loads(epochs["alphas"][0]) == {"normal": [[0.0]]}
+    assert json.loads(epochs["genotype"][1]) == V1.to_dict()
+    assert list(epochs["alpha_rank_digests"][0]) == ["abc", "abc"]

@@ -9,6 +9,7 @@ from torch.utils.data import TensorDataset
 
 from trainables.config import SearchConfig
 from trainables.errors import NonFiniteLossError
+from trainables.metrics import SEARCH_EPOCH_METRICS
 from trainables.reporters import MemoryReporter, StopSearch
 from trainables.search_loop import run_search
 
@@ -104,12 +105,12 @@ def test_metrics_cover_the_collapse_signals():
     reporter = MemoryReporter()
     outcome = run_search(tiny(epochs=1), reporter)
     m = reporter.metrics[0]
-    for key in ["epoch", "lr", "weights_ce", "weights_acc", "alpha_ce", "alpha_acc", "mim_loss",
-                "alpha_entropy", "param_free_ops", "genotype", "genotype_hash", "alphas"]:
-        assert key in m, key
+    assert set(m) == {metric.name for metric in SEARCH_EPOCH_METRICS}  # declared once
     assert 0 <= m["param_free_ops"] <= 8
     assert 0 < m["alpha_entropy"] <= torch.log(torch.tensor(8.0)).item() + 1e-6
-    assert m["genotype"] == str(outcome.genotype)
+    assert 1 / 8 <= m["alpha_top_weight"] <= 1
+    assert m["genotype"] == outcome.genotype.to_dict()  # structured, not a string to parse
+    assert m["alpha_rank_digests"] == [m["alpha_rank_digests"][0]]
 
 
 def test_second_order_search_runs_and_moves_alpha():

@@ -1,0 +1,66 @@
+"""One Tune trial that is one Ray Train run: the resources it holds, how many fit at once,
+and fitting the run with its failure turned into one line.
+
+The sweep's trials (a supernet search each) and the retrain stage's trials (a discrete
+network's training each) are both this shape: a Tune function trainable that only waits on
+its Train run, so it takes a sliver of a CPU and its Train workers take the real resources.
+"""
+
+from __future__ import annotations
+
+import math
+
+from orchestrator.errors import UsageError
+from orchestrator.search_run import one_line, root_cause
+
+#: CPU reserved for a trial's driver (the Tune function that only waits on its Train run);
+#: Ray refuses exactly 0, and a whole CPU per driver starves a small machine (RAY.md).
+DRIVER_CPU = 0.01
+
+
+class TrialFailed(RuntimeError):
+    """A trial's Train run failed; the message is the root cause, in one line."""
+
+
+def fit_in_trial(trainer) -> object:
+    """`trainer.fit()` inside a Tune trial; a failed run raises TrialFailed naming its cause
+    (Tune records it in the trial's error file and the result tables)."""
+    from ray.train import TrainingFailedError
+
+    try:
+        return trainer.fit()
+    except TrainingFailedError as exc:
+        failures = getattr(exc, "worker_failures", None) or {}
+        first = next(iter(failures.values()), getattr(exc, "controller_failure", exc))
+        raise TrialFailed(f"{type(root_cause(first)).__name__}: {one_line(first)}") from None
+
+
+def trial_resources(num_workers: int, cpus_per_worker: float, use_gpu: bool,
+                    gpus_per_worker: float) -> dict[str, float]:
+    """What one trial holds while it runs: its Train workers plus its driver's sliver."""
+    resources = {"CPU": num_workers * cpus_per_worker + DRIVER_CPU}
+    if use_gpu:
+        resources["GPU"] = num_workers * gpus_per_worker
+    return resources
+
+
+def concurrent_trials(needs: dict[str, float], cluster: dict[str, float], num_trials: int,
+                      configured: int | None, section: str) -> int:
+    """`configured`, else as many trials as the cluster's resources hold now (more would
+    only wait in Ray's queue); UsageError when not even one fits."""
+    if configured is not None:
+        return configured
+    fits = min(math.floor(cluster.get(kind, 0.0) / amount + 1e-9) for kind, amount in needs.items())
+    if fits < 1:
+        have = ", ".join(f"{cluster.get(kind, 0.0):g} {kind}" for kind in needs)
+        want = ", ".join(f"{amount:g} {kind}" for kind, amount in needs.items())
+        raise UsageError(
+            f"one trial needs {want} ({section}), the cluster has {have}; lower "
+            f"{section}.num_workers/cpus_per_worker/gpus_per_worker, or set the stage's "
+            "max_concurrent_trials when the cluster autoscales"
+        )
+    return min(fits, num_trials)
+
+
+def trial_dirname(trial) -> str:
+    return f"trial_{trial.trial_id}"

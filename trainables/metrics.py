@@ -1,0 +1,89 @@
+"""What a search epoch reports, declared once: each metric's name, type and meaning.
+
+The search loop builds its per-epoch report from this list and checks it against it, and
+everything downstream reads the same list: the sweep's Parquet schemas, which metrics a sweep
+may optimise (and in which direction), which ones a sweep keeps per trial, and the CLI's
+summaries. A metric added here reaches every table; one reported but not declared is an error,
+not a silently dropped column.
+
+Types are plain Python types; `dict` marks a structured value (the genotype, α) that travels
+as itself, not as text to parse again, and `list` a list of strings.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+Goal = Literal["max", "min"]
+
+
+@dataclass(frozen=True)
+class Metric:
+    name: str
+    type: type
+    doc: str
+    #: the direction that is better, for metrics a sweep may optimise
+    goal: Goal | None = None
+    #: kept as a column of a sweep's per-trial table (its last reported value)
+    per_trial: bool = False
+
+
+SEARCH_EPOCH_METRICS: tuple[Metric, ...] = (
+    Metric("epoch", int, "epochs completed (1-based)"),
+    Metric("lr", float, "weight learning rate during the epoch"),
+    Metric("weights_ce", float, "cross-entropy of the weight steps (masked images when MIM is on)",
+           goal="min", per_trial=True),
+    Metric("weights_acc", float, "accuracy of the weight steps", goal="max", per_trial=True),
+    Metric("alpha_step_ce", float, "cross-entropy of the α steps (0 for second order)"),
+    Metric("alpha_ce", float, "clean α-split cross-entropy, eval mode, clean BN statistics",
+           goal="min", per_trial=True),
+    Metric("alpha_acc", float, "clean α-split accuracy, eval mode, clean BN statistics",
+           goal="max", per_trial=True),
+    Metric("mim_loss", float, "masked-pixel reconstruction MSE (0 without MIM)", per_trial=True),
+    Metric("mim_active", bool, "whether any step added the reconstruction loss"),
+    Metric("alpha_entropy", float, "mean entropy of softmax(α) over edges, nats (collapse signal)",
+           per_trial=True),
+    Metric("alpha_top_weight", float,
+           "mean over edges of the strongest op's softmax weight (1/#ops at the start)",
+           per_trial=True),
+    Metric("param_free_ops", int, "parameter-free ops in the derived normal cell (collapse signal)",
+           per_trial=True),
+    Metric("genotype", dict, "the derived genotype, as `Genotype.to_dict()`"),
+    Metric("genotype_hash", str, "stable 12-hex-digit hash of the derived genotype"),
+    Metric("alphas", dict, "α after the epoch: {cell type: [[edge x op]]}, ops in space order"),
+    Metric("weight_steps", int, "weight steps in the epoch on this worker (one pass over its weight shard)"),
+    Metric("epoch_time_s", float, "wall time of the epoch's steps and evaluation"),
+    Metric("images_per_s", float, "images through the search steps per second, all workers"),
+    Metric("alpha_rank_digests", list, "every rank's α digest; all equal when ranks agree"),
+)
+
+_BY_NAME = {m.name: m for m in SEARCH_EPOCH_METRICS}
+
+#: metrics a sweep may optimise -> the better direction
+OBJECTIVE_GOALS: dict[str, Goal] = {m.name: m.goal for m in SEARCH_EPOCH_METRICS if m.goal}
+
+#: metrics a sweep keeps per trial, in declaration order
+PER_TRIAL_METRICS: tuple[Metric, ...] = tuple(m for m in SEARCH_EPOCH_METRICS if m.per_trial)
+
+
+def metric(name: str) -> Metric:
+    return _BY_NAME[name]
+
+
+def check_epoch_report(metrics: dict) -> dict:
+    """`metrics` if it holds exactly the declared metrics with their types, else TypeError: a
+    report and its declaration cannot drift apart unnoticed."""
+    missing = [name for name in _BY_NAME if name not in metrics]
+    extra = [name for name in metrics if name not in _BY_NAME]
+    if missing or extra:
+        raise TypeError(f"epoch report differs from trainables.metrics: missing {missing}, "
+                        f"undeclared {extra}")
+    for name, value in metrics.items():
+        expected = _BY_NAME[name].type
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool) if expected is float \
+            else isinstance(value, expected) and not (expected is int and isinstance(value, bool))
+        if not ok:
+            raise TypeError(f"epoch metric {name!r} is {type(value).__name__}, "
+                            f"declared {expected.__name__}")
+    return metrics
