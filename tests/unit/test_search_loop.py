@@ -244,3 +244,29 @@ def test_second_order_weight_step_reuses_the_virtual_step_mask(monkeypatch):
     run_search(tiny(order="second", epochs=1, data__subset=64), MemoryReporter())
     assert len(virtual_masks) == len(weight_masks) == 2
     assert all(v is not None and torch.equal(v, w) for v, w in zip(virtual_masks, weight_masks))
+
+
+def _search_on_rank(rank: int, init_file: str, out_dir: str) -> None:
+    """One rank of a 2-process gloo search; saves its first mask and its final α."""
+    import torch.distributed as dist
+
+    from trainables.mim import MimHead
+
+    torch.set_num_threads(1)
+    dist.init_process_group("gloo", init_method=f"file://{init_file}", rank=rank, world_size=2)
+    masks, original = [], MimHead.sample_mask
+    MimHead.sample_mask = lambda self, x: masks.append(original(self, x)) or masks[-1]
+    try:
+        outcome = run_search(tiny(epochs=1, data__subset=64, data__batch_size=8), MemoryReporter())
+        torch.save({"mask": masks[0], "alphas": alphas_of(outcome)}, f"{out_dir}/rank{rank}.pt")
+    finally:
+        dist.destroy_process_group()
+
+
+def test_two_ranks_draw_different_masks_and_keep_identical_alphas(tmp_path):
+    import torch.multiprocessing as mp
+
+    mp.spawn(_search_on_rank, args=(str(tmp_path / "rendezvous"), str(tmp_path)), nprocs=2)
+    rank0, rank1 = (torch.load(tmp_path / f"rank{r}.pt") for r in range(2))
+    assert not torch.equal(rank0["mask"], rank1["mask"])
+    assert_bitwise_equal(rank0["alphas"], rank1["alphas"])
