@@ -17,8 +17,9 @@ def describe_validation_error(exc: ValidationError, source: str | None = None,
             parts.append(f"{field}: unknown field")
         elif error["type"] == "missing":
             parts.append(f"{field}: required")
-        elif with_input and isinstance(error.get("input"), dict):
-            parts.append(f"{field or 'config'}: {message}")  # a rule across fields names them
+        elif isinstance(error.get("input"), dict) and field:
+            # a rule across a section's fields: the message names them and their values
+            parts.append(f"{field}: {message}")
         elif with_input:
             parts.append(f"{field or 'config'}={error.get('input')!r}: {message}")
         else:

@@ -5,7 +5,14 @@ package per space, and the helpers that build, parse and derive through the regi
 """
 
 from search_space.alphas import alpha_entropy, alpha_top_weight
-from search_space.build import build_network, build_op, build_search_op, build_supernet, ops_for
+from search_space.build import (
+    build_network,
+    build_op,
+    build_search_op,
+    build_supernet,
+    feature_stride,
+    ops_for,
+)
 from search_space.derive import alpha_shapes, derive_genotype, validate_alphas
 from search_space.errors import SearchSpaceError
 from search_space.genotype_io import Genotype
@@ -59,6 +66,7 @@ __all__ = [
     "count_macs",
     "count_parameters",
     "derive_genotype",
+    "feature_stride",
     "genotype_from_dict",
     "genotype_hash",
     "get_space",

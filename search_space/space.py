@@ -54,6 +54,9 @@ class SearchSpace:
     #: (genotype, num_classes, channels, layers, auxiliary, family, drop_path_prob,
     #: in_channels) -> discrete network whose forward returns (logits, logits_aux | None)
     network: Callable[..., nn.Module]
+    #: layers -> how much the supernet's stride-2 stages shrink the image (its last feature
+    #: map is image_size / stride wide; the MIM decoder maps it back by that factor)
+    feature_stride: Callable[[int], int]
     #: (channels, layers) of the search supernet, `inspect`'s default
     supernet_size: tuple[int, int]
     #: network family ("cifar", "imagenet", ...) -> default (channels, layers); its keys

@@ -86,3 +86,9 @@ def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)
+
+
+def rank_seed(seed: int, rank: int) -> int:
+    """The seed of rank `rank`'s data-side randomness (masks, crops, flips): distinct per
+    rank, and the same for the same (seed, rank) in every run."""
+    return int(np.random.SeedSequence([seed, rank]).generate_state(1)[0])

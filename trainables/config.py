@@ -12,7 +12,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from search_space import space_names
+from search_space import feature_stride, space_names
 from trainables.datasets import DATASETS, loadable_datasets
 
 
@@ -148,5 +148,19 @@ class SearchConfig(StrictModel):
             raise ValueError(
                 f"mim.patch_size={self.mim.patch_size} must divide the image size {size} "
                 f"(data.dataset={self.data.dataset})"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _decoder_maps_back_to_the_image(self) -> "SearchConfig":
+        """The decoder upsamples the last feature map by the supernet's stride; unless the
+        stride divides the image, the stride-2 stages round and the shapes do not meet."""
+        size, stride = self.data.resolved_image_size, feature_stride(self.model.space, self.model.layers)
+        if self.mim.enabled and size % stride:
+            field = "data.image_size" if DATASETS[self.data.dataset].image_size is None else "the image size"
+            raise ValueError(
+                f"{field}={size} must be a multiple of {stride} (the feature stride of the "
+                f"{self.model.space} supernet with model.layers={self.model.layers}), as MIM "
+                f"decodes the last feature map back to the image"
             )
         return self

@@ -46,6 +46,10 @@ class Collective:
     def average_gradients(self, params: list[nn.Parameter]) -> None:
         self._average_in_place([p.grad for p in params if p.grad is not None])
 
+    def average_tensors(self, tensors: list[torch.Tensor]) -> None:
+        """Average same-shaped tensors over ranks, in place."""
+        self._average_in_place(tensors)
+
     def average_buffers(self, module: nn.Module) -> None:
         """Average BN running statistics over ranks (each rank normalises its own batches
         during the epoch, as DARTS does; the α-split evaluation and the checkpoint then see

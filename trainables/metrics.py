@@ -52,6 +52,7 @@ SEARCH_EPOCH_METRICS: tuple[Metric, ...] = (
     Metric("genotype", dict, "the derived genotype, as `Genotype.to_dict()`"),
     Metric("genotype_hash", str, "stable 12-hex-digit hash of the derived genotype"),
     Metric("alphas", dict, "α after the epoch: {cell type: [[edge x op]]}, ops in space order"),
+    Metric("weight_steps", int, "weight steps in the epoch on this worker (one pass over its weight shard)"),
     Metric("epoch_time_s", float, "wall time of the epoch's steps and evaluation"),
     Metric("images_per_s", float, "images through the search steps per second, all workers"),
     Metric("alpha_rank_digests", list, "every rank's α digest; all equal when ranks agree"),

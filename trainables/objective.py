@@ -50,8 +50,25 @@ class SearchObjective(nn.Module):
         """Whether the `phase` ("weights" or "alpha") step adds the reconstruction loss."""
         return self.mim is not None and self.mim_config.active and phase in self.mim_config.phases
 
+    def trains_decoder_alone(self) -> bool:
+        """MIM in the α step only: the weight step adds no reconstruction term, yet the
+        decoder must still learn, or α would be pushed through a decoder frozen at its
+        random init. The weight step then trains the decoder alone (`decoder_loss`)."""
+        return self.uses_mim("alpha") and not self.uses_mim("weights")
+
     def sample_mask(self, x: torch.Tensor, phase: str) -> torch.Tensor | None:
-        return self.mim.sample_mask(x) if self.uses_mim(phase) else None
+        """The patch mask of a `phase` step, or None where that step sees clean images only.
+        The weight step draws one also when it trains the decoder alone."""
+        needed = self.uses_mim(phase) or (phase == "weights" and self.trains_decoder_alone())
+        return self.mim.sample_mask(x) if needed else None
+
+    def decoder_loss(self, x: torch.Tensor, patch_mask: torch.Tensor) -> torch.Tensor:
+        """Reconstruction loss on detached features of a masked forward: its gradient
+        reaches the decoder only (the supernet, α and the fill token get none)."""
+        assert self.mim is not None
+        with torch.no_grad():
+            _, features = self.supernet(self.mim.apply_mask(x, patch_mask))
+        return self.mim.reconstruction_loss(features.detach(), x, patch_mask)
 
     def forward(
         self, x: torch.Tensor, y: torch.Tensor, patch_mask: torch.Tensor | None = None

@@ -8,7 +8,9 @@ with a reporter that forwards to `ray.train.report`; tests call it directly.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import logging
+import math
 import time
 from dataclasses import dataclass
 from typing import Protocol
@@ -17,7 +19,7 @@ import torch
 from torch import nn
 
 from search_space import alpha_entropy, alpha_top_weight, build_supernet, genotype_from_dict
-from trainables.checkpoint import capture_rng, restore_rng, seed_everything
+from trainables.checkpoint import capture_rng, rank_seed, restore_rng, seed_everything
 from trainables.config import SearchConfig
 from trainables.data import load_train_set, sharded_loader, split_for_search
 from trainables.distributed import Collective
@@ -27,6 +29,10 @@ from trainables.objective import SearchObjective
 from trainables.search_step import SearchStep, build_optimisers
 
 log = logging.getLogger(__name__)
+
+#: images per rank (clean weight-split batches) that re-estimate BatchNorm statistics
+#: before each evaluation; enough for a stable mean and variance, cheap next to an epoch.
+BN_ESTIMATE_IMAGES = 512
 
 
 class Reporter(Protocol):
@@ -60,6 +66,9 @@ def run_search(config: SearchConfig, reporter: Reporter, collective: Collective 
         objective = nn.SyncBatchNorm.convert_sync_batchnorm(objective)
     objective.to(device, memory_format=torch.channels_last if rt.channels_last else torch.contiguous_format)
     w_opt, a_opt, schedule = build_optimisers(objective, config.optim, config.epochs)
+    # Data-side randomness (masks, crops, flips) is each rank's own, reproducibly from
+    # (seed, rank); weights and α come from rank 0 and stay identical on every rank.
+    seed_everything(rank_seed(config.seed, collective.rank))
 
     # The data: the training set cut into the weight split and the α split, sharded by rank.
     splits = split_for_search(load_train_set(config.data), config.data.train_portion, config.seed)
@@ -67,6 +76,7 @@ def run_search(config: SearchConfig, reporter: Reporter, collective: Collective 
     w_loader, w_sampler = sharded_loader(splits.weights, **shard)
     a_loader, a_sampler = sharded_loader(splits.alpha, **shard)
     eval_loader, _ = sharded_loader(splits.alpha, shuffle=False, drop_last=False, **shard)
+    bn_loader, _ = sharded_loader(splits.weights, shuffle=False, drop_last=False, **shard)
 
     # Resume from the last checkpoint, or start every rank from rank 0's parameters.
     start_epoch, history = 0, []
@@ -88,17 +98,24 @@ def run_search(config: SearchConfig, reporter: Reporter, collective: Collective 
         lr = w_opt.param_groups[0]["lr"]
         sums = _Sums()
         started = time.perf_counter()
-        for step, ((xw, yw), (xa, ya)) in enumerate(zip(w_loader, a_loader)):
+        # Every epoch covers the whole weight split; the α split is restarted as needed.
+        alpha_batches = _alpha_batches(a_loader, a_sampler, epoch, len(w_loader))
+        for step, ((xw, yw), (xa, ya)) in enumerate(zip(w_loader, alpha_batches)):
             xw, yw, xa, ya = (_to(t, device, rt.channels_last) for t in (xw, yw, xa, ya))
-            loss_a, mask_a = step_fn.alpha_step(xa, ya, xw, yw, where=(epoch, step))
-            loss_w, mask_w = step_fn.weights_step(xw, yw, where=(epoch, step))
+            mask_a, mask_w = step_fn.sample_masks(xa, xw)
+            loss_a = step_fn.alpha_step(xa, ya, mask_a, xw, yw, mask_w, where=(epoch, step))
+            loss_w = step_fn.weights_step(xw, yw, mask_w, where=(epoch, step))
             if loss_a is not None:
                 sums.add("alpha_step_ce", loss_a.ce, len(ya))
                 sums.add_rec(loss_a, mask_a, len(ya))
             sums.add("weights_ce", loss_w.ce, len(yw))
             sums.add("weights_correct", (loss_w.logits.argmax(1) == yw).sum(), len(yw), per_sample=False)
             sums.add_rec(loss_w, mask_w, len(yw))
+            sums.steps += 1
         schedule.step()
+        # BatchNorm statistics of clean images (not the masked ones gathered while training),
+        # the same on every rank, for the evaluation and the checkpoint.
+        _estimate_clean_bn_statistics(objective.supernet, bn_loader, device, rt, config.data.batch_size)
         collective.average_buffers(objective)
 
         alpha_ce, alpha_acc = _evaluate(objective, eval_loader, device, rt, collective)
@@ -133,6 +150,7 @@ class _Sums:
     def __init__(self):
         self.values: dict[str, torch.Tensor] = {}
         self.counts: dict[str, int] = {}
+        self.steps = 0
 
     def add(self, name: str, value: torch.Tensor, n: int, per_sample: bool = True) -> None:
         v = value.detach().double() * (n if per_sample else 1)
@@ -154,9 +172,39 @@ class _Sums:
         }
 
 
+def _alpha_batches(loader, sampler, epoch: int, steps: int):
+    """At least `steps` α-split batches: the split is read in order and restarted, reshuffled,
+    when it runs out (as DARTS's `next(iter(valid_queue))`), so a weight split longer than
+    the α split (`train_portion` > 0.5) is still read whole each epoch."""
+    passes = math.ceil(steps / len(loader))
+    for restart in range(passes):
+        sampler.set_epoch(epoch * passes + restart)
+        yield from loader
+
+
+@torch.no_grad()
+def _estimate_clean_bn_statistics(supernet: nn.Module, loader, device, rt, batch_size: int) -> None:
+    """Replace the supernet's BatchNorm running statistics by the cumulative average over
+    clean (unmasked) weight-split batches. The statistics gathered during the epoch come from
+    masked images; evaluated with those, a higher mask ratio would score lower whatever the
+    architecture. Normalisation in training uses batch statistics, so training is unchanged."""
+    norms = [m for m in supernet.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm) and m.track_running_stats]
+    momenta = [m.momentum for m in norms]
+    for m in norms:
+        m.reset_running_stats()
+        m.momentum = None  # cumulative average
+    supernet.train()
+    for x, _ in itertools.islice(loader, max(1, BN_ESTIMATE_IMAGES // batch_size)):
+        with _autocast(device, rt.bf16):
+            supernet(_to(x, device, rt.channels_last))
+    for m, momentum in zip(norms, momenta):
+        m.momentum = momentum
+
+
 @torch.no_grad()
 def _evaluate(objective: SearchObjective, loader, device, rt, collective: Collective) -> tuple[float, float]:
-    """Clean (unmasked) α-split CE and accuracy in eval mode: the sweep's default objective."""
+    """Clean (unmasked) α-split CE and accuracy in eval mode, with BatchNorm statistics of
+    clean images: the sweep's default objective."""
     objective.eval()
     ce_sum, correct, count = 0.0, 0.0, 0.0
     for x, y in loader:
@@ -192,6 +240,7 @@ def _epoch_metrics(epoch, lr, sums, collective, objective, alpha_ce, alpha_acc, 
         "genotype": genotype.to_dict(),
         "genotype_hash": genotype.key,
         "alphas": {k: v.tolist() for k, v in alphas.items()},
+        "weight_steps": sums.steps,
         "epoch_time_s": elapsed,
         "images_per_s": images / elapsed if elapsed > 0 else 0.0,
     }

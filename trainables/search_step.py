@@ -37,44 +37,55 @@ class SearchStep:
         self.weights = self.objective.weight_parameters()
         self.alphas = self.objective.arch_parameters()
 
-    def alpha_step(self, xa, ya, xw, yw, where: tuple[int, int] = (0, 0)) -> tuple[Loss | None, torch.Tensor | None]:
-        """Update α. Returns (the α-batch loss, its mask) for first order, (None, None) for
-        second order (whose α-split loss is at the virtual weights)."""
-        mask_a = self.objective.sample_mask(xa, "alpha")
+    def sample_masks(self, xa, xw) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+        """(α-step mask, weight-step mask), drawn once per step: a second-order α step's
+        virtual weight step uses the very mask (and batch) of the real weight step after it."""
+        return self.objective.sample_mask(xa, "alpha"), self.objective.sample_mask(xw, "weights")
+
+    def alpha_step(self, xa, ya, mask_a, xw, yw, mask_w, where: tuple[int, int] = (0, 0)) -> Loss | None:
+        """Update α. Returns the α-batch loss for first order, None for second order (whose
+        α-split loss is at the virtual weights)."""
         with self._autocast(xa):
             if self.order == "first":
                 loss = self.forward(xa, ya, mask_a)
                 check_finite(loss.total, where, "alpha")
                 grads = torch.autograd.grad(loss.total, self.alphas)
             else:
-                mask_w = self.objective.sample_mask(xw, "weights")
                 lr = self.w_opt.param_groups[0]["lr"]
                 buffers = [self.w_opt.state.get(p, {}).get("momentum_buffer") for p in self.weights]
                 grads, val_loss = unrolled_alpha_gradients(
-                    self.objective, (xw, yw, mask_w), (xa, ya, mask_a), lr, buffers,
-                    self.optim.w_momentum, self.optim.w_weight_decay,
+                    self.objective, (xw, yw, self._mim_mask(mask_w)), (xa, ya, mask_a), lr, buffers,
+                    self.optim.w_momentum, self.optim.w_weight_decay, collective=self.collective,
                 )
                 check_finite(val_loss, where, "alpha")
-                loss, mask_a = None, None
+                loss = None
         for a, g in zip(self.alphas, grads):
             a.grad = g
         self.collective.average_gradients(self.alphas)
         self.a_opt.step()
         self.a_opt.zero_grad(set_to_none=True)
-        return loss, mask_a
+        return loss
 
-    def weights_step(self, xw, yw, where: tuple[int, int] = (0, 0)) -> tuple[Loss, torch.Tensor | None]:
-        """Update the supernet's and the decoder's weights; returns (loss, mask)."""
-        mask_w = self.objective.sample_mask(xw, "weights")
+    def weights_step(self, xw, yw, mask_w, where: tuple[int, int] = (0, 0)) -> Loss:
+        """Update the supernet's and the decoder's weights. Where only the α step uses MIM,
+        the decoder alone also learns here, from the reconstruction of `mask_w`."""
         with self._autocast(xw):
-            loss = self.forward(xw, yw, mask_w)
+            loss = self.forward(xw, yw, self._mim_mask(mask_w))
+            if self.objective.trains_decoder_alone():
+                rec = self.objective.decoder_loss(xw, mask_w)
+                total = loss.total + self.objective.mim_config.mim_weight * rec
+                loss = Loss(total, loss.ce, rec, loss.logits)
         check_finite(loss.total, where, "weights")
         loss.total.backward(inputs=self.weights)
         self.collective.average_gradients(self.weights)
         nn.utils.clip_grad_norm_(self.weights, self.optim.grad_clip)
         self.w_opt.step()
         self.w_opt.zero_grad(set_to_none=True)
-        return loss, mask_w
+        return loss
+
+    def _mim_mask(self, mask_w: torch.Tensor | None) -> torch.Tensor | None:
+        """The weight-step mask where the weight loss itself adds the MIM term, else None."""
+        return mask_w if self.objective.uses_mim("weights") else None
 
     def _autocast(self, x: torch.Tensor):
         return torch.autocast(device_type=x.device.type, dtype=torch.bfloat16, enabled=self.bf16)

@@ -6,6 +6,12 @@
 
 "w" is every weight the weight optimiser trains (supernet and decoder). The virtual weights
 are substituted with `torch.func.functional_call`, so the model is never copied.
+
+On several workers each rank holds a shard of both batches. What the virtual step uses is
+averaged over ranks before it is used (the train gradient that makes w', and ∇w' L_val that
+sets ε and w±), so every rank builds the same w' and w± and N workers compute the step of
+the global batch (BatchNorm aside); the α gradient returned is still this rank's share, to
+be averaged by the caller as in a first-order step.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ from __future__ import annotations
 import torch
 from torch.func import functional_call
 
+from trainables.distributed import Collective
 from trainables.objective import SearchObjective
 
 Batch = tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]  # (x, y, patch_mask)
@@ -27,6 +34,7 @@ def unrolled_alpha_gradients(
     momentum: float,
     weight_decay: float,
     fd_scale: float = 0.01,
+    collective: Collective = Collective(),
 ) -> tuple[list[torch.Tensor], torch.Tensor]:
     """(gradients for `objective.arch_parameters()`, the α-split loss at w')."""
     weights = objective.weight_parameters()
@@ -40,10 +48,10 @@ def unrolled_alpha_gradients(
 
     # 1. the virtual step w -> w'
     grads = torch.autograd.grad(objective(*train_batch).total, weights, allow_unused=True)
+    grads = _averaged(collective, weights, grads)
     with torch.no_grad():
         virtual = []
         for w, g, buf in zip(weights, grads, momentum_buffers):
-            g = torch.zeros_like(w) if g is None else g
             step = g + weight_decay * w
             if buf is not None:
                 step = step + momentum * buf
@@ -53,7 +61,7 @@ def unrolled_alpha_gradients(
     val_loss = loss_with(virtual, val_batch)
     outs = torch.autograd.grad(val_loss, alphas + virtual, allow_unused=True)
     alpha_grads = [torch.zeros_like(a) if g is None else g for a, g in zip(alphas, outs[: len(alphas)])]
-    dvirtual = [torch.zeros_like(v) if g is None else g for v, g in zip(virtual, outs[len(alphas) :])]
+    dvirtual = _averaged(collective, virtual, outs[len(alphas) :])
 
     # 3. the Hessian-vector product by central finite differences
     norm = torch.sqrt(sum((d.double() ** 2).sum() for d in dvirtual))
@@ -69,3 +77,10 @@ def unrolled_alpha_gradients(
         gm = torch.zeros_like(a) if gm is None else gm
         result.append(g - lr * (gp - gm) / (2 * eps))
     return result, val_loss.detach()
+
+
+def _averaged(collective: Collective, params: list[torch.Tensor], grads) -> list[torch.Tensor]:
+    """`grads` (None read as zeros) averaged over ranks, so every rank gets the same tensors."""
+    grads = [torch.zeros_like(p) if g is None else g.detach().clone() for p, g in zip(params, grads)]
+    collective.average_tensors(grads)
+    return grads

@@ -86,8 +86,9 @@ class _Variant:
             self.step.alpha_step(xa, ya)
             self.step.weights_step(xw, yw)
         else:
-            self.step.alpha_step(xa, ya, xw, yw)
-            self.step.weights_step(xw, yw)
+            mask_a, mask_w = self.step.sample_masks(xa, xw)
+            self.step.alpha_step(xa, ya, mask_a, xw, yw, mask_w)
+            self.step.weights_step(xw, yw, mask_w)
 
 
 def build_variants(spec: BenchSpec) -> list[_Variant]:
@@ -225,10 +226,11 @@ def saved_tensor_peak_bytes(v: _Variant, xa, ya, xw, yw) -> int:
         with phase():
             v.step.weights_step(xw, yw)
     else:
+        mask_a, mask_w = v.step.sample_masks(xa, xw)
         with phase():
-            v.step.alpha_step(xa, ya, xw, yw)
+            v.step.alpha_step(xa, ya, mask_a, xw, yw, mask_w)
         with phase():
-            v.step.weights_step(xw, yw)
+            v.step.weights_step(xw, yw, mask_w)
     return max(sum(p.values()) for p in phases)
 
 

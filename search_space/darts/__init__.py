@@ -12,6 +12,7 @@ from search_space.darts.ops import OP_TABLE, OPS_DARTS, PARAMETER_FREE_OPS_DARTS
 from search_space.darts.parse import parse_darts_text
 from search_space.darts.published import PUBLISHED_DARTS
 from search_space.darts.supernet import DartsSupernet
+from search_space.checks import reduction_layers
 from search_space.registry import register_space
 from search_space.space import SearchSpace
 
@@ -47,6 +48,7 @@ DARTS = register_space(
         published=PUBLISHED_DARTS,
         supernet=DartsSupernet,
         network=_network,
+        feature_stride=lambda layers: 2 ** len(reduction_layers(layers)),
         supernet_size=(16, 8),
         network_sizes={"cifar": (36, 20), "imagenet": (48, 14)},
     )

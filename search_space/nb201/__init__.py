@@ -53,6 +53,7 @@ NB201 = register_space(
         published=PUBLISHED_NB201,
         supernet=Nb201Supernet,
         network=_network,
+        feature_stride=lambda layers: 4,  # two residual reduction blocks
         supernet_size=(16, 5),
         network_sizes={"cifar": (16, 5), "imagenet": (16, 5)},
     )

@@ -59,3 +59,16 @@ def test_search_cli_rejects_unreadable_data_dir(tmp_path, capsys):
                  "--set", f"search.data.root={blocker}"])
     assert code == 2
     assert "data.root" in capsys.readouterr().err
+
+
+def test_image_size_the_stride_does_not_map_back_is_refused(capsys):
+    # DARTS, 5 cells: two reductions, stride 4; 10 px would give 10 -> 5 -> 3 and a 12 px decoding
+    with pytest.raises(UsageError) as info:
+        load_config("quickstart", ["search.data.image_size=10", "search.mim.patch_size=2"])
+    message = str(info.value)
+    assert "data.image_size=10" in message and "multiple of 4" in message
+    assert "\n" not in message and "{" not in message
+    assert load_config("quickstart", ["search.data.image_size=12", "search.mim.patch_size=2"])
+    code = main(["search", "quickstart", "--set", "search.data.image_size=10", "--set", "search.mim.patch_size=2"])
+    err = capsys.readouterr().err
+    assert code == 2 and len(err.strip().splitlines()) == 1 and "multiple of 4" in err

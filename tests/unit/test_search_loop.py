@@ -139,3 +139,134 @@ def test_mim_on_nb201_space():
     outcome = run_search(tiny(model__space="nb201", model__layers=1, epochs=1), reporter)
     assert str(outcome.genotype).startswith("|")
     assert reporter.metrics[0]["mim_loss"] > 0
+
+
+# --- issue #10: what the search measures and trains ---------------------------------------
+
+def test_evaluation_uses_batchnorm_statistics_of_clean_images():
+    """After an epoch the supernet's BN running statistics are those of clean weight-split
+    images (cumulative average), not of the masked images the weight step trained on."""
+    from trainables.data import load_train_set, split_for_search
+
+    config = tiny(epochs=1, mim__mask_ratio=0.75, data__subset=64)
+    reporter = MemoryReporter()
+    run_search(config, reporter)
+    state = reporter.states[-1]["objective"]
+    weights = split_for_search(load_train_set(config.data), config.data.train_portion, config.seed).weights
+    clean = torch.stack([weights[i][0] for i in range(len(weights))])  # 32 images, 2 full batches
+    stem_out = torch.nn.functional.conv2d(clean, state["supernet.stem.0.weight"], padding=1)
+    expected = stem_out.mean(dim=(0, 2, 3))
+    assert torch.allclose(state["supernet.stem.1.running_mean"], expected, atol=1e-4)
+
+
+def test_decoder_learns_when_only_the_alpha_step_uses_mim():
+    from search_space import build_supernet
+    from trainables.objective import SearchObjective
+
+    config = tiny(epochs=1, mim__phases=["alpha"], data__subset=64)
+    reporter = MemoryReporter()
+    run_search(config, reporter)
+    state = reporter.states[-1]["objective"]
+    built = SearchObjective(build_supernet("darts", 10, 4, 3), config.mim, seed=config.seed).state_dict()
+    decoder_weights = [k for k in state if k.startswith("mim.decoder") and k.endswith("weight")]
+    assert decoder_weights
+    assert all(not torch.equal(state[k], built[k]) for k in decoder_weights)
+    assert reporter.metrics[0]["mim_loss"] > 0
+
+
+def _first_mask_of_rank(monkeypatch, rank: int) -> torch.Tensor:
+    """The first patch mask rank `rank` of 2 draws (collectives replaced by local no-ops)."""
+    from dataclasses import dataclass
+
+    from trainables.distributed import Collective
+    from trainables.mim import MimHead
+
+    @dataclass(frozen=True)
+    class PretendRank(Collective):
+        def broadcast_module(self, module):
+            pass
+
+        def _average_in_place(self, tensors):
+            pass
+
+    class FirstMask(Exception):
+        pass
+
+    def record(self, x):
+        raise FirstMask(original(self, x))
+
+    original = MimHead.sample_mask
+    monkeypatch.setattr(MimHead, "sample_mask", record)
+    with pytest.raises(FirstMask) as info:
+        run_search(tiny(), MemoryReporter(), PretendRank(rank=rank, world_size=2))
+    monkeypatch.setattr(MimHead, "sample_mask", original)
+    return info.value.args[0]
+
+
+def test_each_rank_draws_its_own_masks_reproducibly(monkeypatch):
+    rank0 = _first_mask_of_rank(monkeypatch, 0)
+    rank1 = _first_mask_of_rank(monkeypatch, 1)
+    assert not torch.equal(rank0, rank1)
+    assert torch.equal(rank1, _first_mask_of_rank(monkeypatch, 1))
+
+
+@pytest.mark.parametrize("portion, weight_batches", [(0.8, 38 // 8), (0.3, 14 // 8)])
+def test_every_epoch_reads_the_whole_weight_split(portion, weight_batches):
+    """48 images: at 0.8, 38 in the weight split and 10 (one batch) in the α split."""
+    reporter = MemoryReporter()
+    config = tiny(epochs=1, data__train_portion=portion, data__subset=48, data__batch_size=8, mim__enabled=False)
+    run_search(config, reporter)
+    assert reporter.metrics[0]["weight_steps"] == weight_batches
+
+
+def test_second_order_weight_step_reuses_the_virtual_step_mask(monkeypatch):
+    import trainables.search_step as search_step
+    from trainables.objective import SearchObjective
+
+    virtual_masks, weight_masks, inside = [], [], []
+    unrolled, forward = search_step.unrolled_alpha_gradients, SearchObjective.forward
+
+    def recording_unrolled(objective, train_batch, *args, **kwargs):
+        virtual_masks.append(train_batch[2])
+        inside.append(True)
+        try:
+            return unrolled(objective, train_batch, *args, **kwargs)
+        finally:
+            inside.pop()
+
+    def recording_forward(self, x, y, patch_mask=None):
+        if not inside:
+            weight_masks.append(patch_mask)
+        return forward(self, x, y, patch_mask)
+
+    monkeypatch.setattr(search_step, "unrolled_alpha_gradients", recording_unrolled)
+    monkeypatch.setattr(SearchObjective, "forward", recording_forward)
+    run_search(tiny(order="second", epochs=1, data__subset=64), MemoryReporter())
+    assert len(virtual_masks) == len(weight_masks) == 2
+    assert all(v is not None and torch.equal(v, w) for v, w in zip(virtual_masks, weight_masks))
+
+
+def _search_on_rank(rank: int, init_file: str, out_dir: str) -> None:
+    """One rank of a 2-process gloo search; saves its first mask and its final α."""
+    import torch.distributed as dist
+
+    from trainables.mim import MimHead
+
+    torch.set_num_threads(1)
+    dist.init_process_group("gloo", init_method=f"file://{init_file}", rank=rank, world_size=2)
+    masks, original = [], MimHead.sample_mask
+    MimHead.sample_mask = lambda self, x: masks.append(original(self, x)) or masks[-1]
+    try:
+        outcome = run_search(tiny(epochs=1, data__subset=64, data__batch_size=8), MemoryReporter())
+        torch.save({"mask": masks[0], "alphas": alphas_of(outcome)}, f"{out_dir}/rank{rank}.pt")
+    finally:
+        dist.destroy_process_group()
+
+
+def test_two_ranks_draw_different_masks_and_keep_identical_alphas(tmp_path):
+    import torch.multiprocessing as mp
+
+    mp.spawn(_search_on_rank, args=(str(tmp_path / "rendezvous"), str(tmp_path)), nprocs=2)
+    rank0, rank1 = (torch.load(tmp_path / f"rank{r}.pt") for r in range(2))
+    assert not torch.equal(rank0["mask"], rank1["mask"])
+    assert_bitwise_equal(rank0["alphas"], rank1["alphas"])

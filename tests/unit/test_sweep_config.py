@@ -77,8 +77,8 @@ def test_knobs_land_in_their_fields_and_the_rest_is_kept():
 
 
 def test_a_knob_combination_the_search_refuses_names_the_rule():
-    base = load_config("quickstart").search  # 16-pixel images
-    with pytest.raises(UsageError, match=r"patch_size=3 must divide the image size 16"):
+    base = load_config("quickstart").search  # 8-pixel images
+    with pytest.raises(UsageError, match=r"patch_size=3 must divide the image size 8"):
         apply_knobs(base, {"patch_size": 3})
     with pytest.raises(UsageError, match="less than 1"):
         apply_knobs(base, {"mask_ratio": 1.0})  # re-validated, not just copied

@@ -123,7 +123,8 @@ TOY = SearchSpace(
     genotype_type=ChainGenotype, derive=derive_chain,
     parse_text=lambda text: ChainGenotype(tuple(text.split(">"))) if ">" in text else None,
     text_form="an 'op>op>op' string", published={"TOY_ALL_CONV": ChainGenotype(("conv_3x3",) * 3)},
-    supernet=ChainSupernet, network=ChainNetwork, supernet_size=(8, 2),
+    supernet=ChainSupernet, network=ChainNetwork, feature_stride=lambda layers: 1,
+    supernet_size=(8, 2),
     network_sizes={"cifar": (6, 1)},
 )
 
