@@ -12,7 +12,7 @@ from search_space.darts.ops import OP_TABLE, OPS_DARTS, PARAMETER_FREE_OPS_DARTS
 from search_space.darts.parse import parse_darts_text
 from search_space.darts.published import PUBLISHED_DARTS
 from search_space.darts.supernet import DartsSupernet
-from search_space.checks import reduction_layers
+from search_space.darts.layout import reduction_layers
 from search_space.registry import register_space
 from search_space.space import SearchSpace
 
