@@ -21,6 +21,7 @@ COMMANDS = {
     "sweep": "sweep_cmd",
     "results": "results_cmd",
     "retrain": "retrain_cmd",
+    "pipeline": "pipeline_cmd",
     "report": "report_cmd",
 }
 

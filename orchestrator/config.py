@@ -8,9 +8,10 @@ from importlib import resources
 from pathlib import Path
 
 import yaml
-from pydantic import Field, ValidationError
+from pydantic import Field, ValidationError, model_validator
 
 from orchestrator.errors import UsageError
+from orchestrator.pipeline_config import PipelineConfig
 from orchestrator.sweep_config import SweepConfig
 from orchestrator.validation_errors import describe_validation_error
 from trainables.config import SearchConfig, StrictModel
@@ -27,6 +28,42 @@ class ExperimentConfig(StrictModel):
     retrain: TrainConfig = Field(
         TrainConfig(), description="training a genotype from scratch; default: DARTS CIFAR"
     )
+    proxy: TrainConfig | None = Field(
+        None, description="a short training of each sweep trial's genotype, for proxy_acc"
+    )
+    pipeline: PipelineConfig = PipelineConfig()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _training_in_the_search_space(cls, raw):
+        """The retrain and proxy sections train genotypes of the searched space: their
+        `space` defaults to `search.model.space`, so one setting moves the whole experiment."""
+        if not isinstance(raw, dict):
+            return raw
+        search = raw.get("search")
+        model = search.get("model") if isinstance(search, dict) else None
+        space = model.get("space") if isinstance(model, dict) else None
+        if space is None:
+            return raw
+        raw = dict(raw)
+        for section in ("retrain", "proxy"):
+            train = raw.get(section, {} if section == "retrain" else None)
+            if isinstance(train, dict) and "space" not in train:
+                raw[section] = {**train, "space": space}
+        return raw
+
+    @model_validator(mode="after")
+    def _one_space(self) -> "ExperimentConfig":
+        space = self.search.model.space
+        for section in ("retrain", "proxy"):
+            train = getattr(self, section)
+            if train is not None and train.space != space:
+                raise ValueError(f"{section}.space={train.space!r} must be the search's space "
+                                 f"(search.model.space={space!r})")
+        if self.sweep.objective.needs_proxy and self.proxy is None:
+            raise ValueError(f"sweep.objective.metric={self.sweep.objective.metric!r} needs a proxy "
+                             "section (a short TrainConfig; the quickstart preset has one)")
+        return self
 
     @property
     def storage_path(self) -> str:

@@ -109,8 +109,9 @@ class SweepRecorder(TrialTableRecorder):
         genotype = genotype_from_dict(result["genotype"])
         return dict(
             epochs=result["epoch"],
-            objective=result[self.meta["metric"]],
-            **{name: result[name] for name in TRIAL_METRICS},
+            # a proxy objective arrives with the last epoch only: None until then
+            objective=result.get(self.meta["metric"]),
+            **{name: result.get(name) for name in TRIAL_METRICS},
             genotype=str(genotype),
             genotype_json=genotype.to_json(),
             genotype_hash=result["genotype_hash"],
@@ -119,6 +120,9 @@ class SweepRecorder(TrialTableRecorder):
         )
 
     def report_rows(self, trial, result: dict) -> list[dict]:
+        if any(row["trial_id"] == trial.trial_id and row["epoch"] == result["epoch"]
+               for row in self._reports):
+            return []  # an epoch reported again (a finished run restarted): recorded once
         return [*self._missed_epochs(trial.trial_id, result),
                 epoch_row(trial.trial_id, result, result.get("checkpoint_path"))]
 

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from orchestrator.config import ExperimentConfig
 from orchestrator.errors import UsageError
-from orchestrator.retrain_table import genotype_leaderboard, merge_retrain
+from orchestrator.retrain_table import genotype_leaderboard, load_retrain, merge_retrain
 from orchestrator.storage import join
 from orchestrator.trial_runner import (
     DRIVER_CPU,
@@ -86,15 +86,16 @@ def run_name(genotype: Genotype, seed: int) -> str:
 # --- one trial -----------------------------------------------------------------------------
 
 def retrain_trial(knobs: dict, *, base: TrainConfig, targets: list[RetrainTarget], runs_dir: str) -> None:
-    """Tune function trainable: train target `knobs["target"]` with seed `knobs["seed"]` on
-    Ray Train. `base` is the validated config itself; the Train workers receive it with the
-    seed set."""
+    """Tune function trainable: train target `knobs["pair"][0]` with seed `knobs["pair"][1]`
+    on Ray Train. `base` is the validated config itself; the Train workers receive it with
+    the seed set."""
     from ray.tune.integration.ray_train import TuneReportCallback
 
     from trainables.ray_train import build_train_trainer
 
-    config = base.model_copy(update={"seed": int(knobs["seed"])})
-    genotype = targets[int(knobs["target"])].genotype
+    target, seed = knobs["pair"]
+    config = base.model_copy(update={"seed": int(seed)})
+    genotype = targets[int(target)].genotype
     name = run_name(genotype, config.seed)
     fit_in_trial(build_train_trainer(config, genotype, runs_dir, name, callbacks=[TuneReportCallback()]))
 
@@ -108,7 +109,8 @@ def retrain_dir(config: ExperimentConfig) -> str:
 def run_retrain(config: ExperimentConfig, targets: list[RetrainTarget], seeds: int,
                 address: str | None = None) -> dict:
     """Train every target with seeds retrain.seed .. retrain.seed + seeds - 1, all pairs in
-    parallel as the cluster allows; return the per-run rows and the per-genotype summary."""
+    parallel as the cluster allows; return the per-run rows and the per-genotype summary.
+    Pairs that retrain.parquet already holds as finished are not run again."""
     import ray
     from ray import tune
 
@@ -121,23 +123,26 @@ def run_retrain(config: ExperimentConfig, targets: list[RetrainTarget], seeds: i
         raise UsageError("nothing to retrain: no genotype was given or selected")
     train = config.retrain
     check_data_source(train.data.loading())  # before Ray starts: bad input costs no compute
-    ensure_ray(address)
     path = retrain_dir(config)
     runs_dir = join(path, RUNS_DIR)
     seed_values = list(range(train.seed, train.seed + seeds))
+    done = finished_pairs(path)
+    pairs = [(i, seed) for i, target in enumerate(targets) for seed in seed_values
+             if (target.genotype.key, seed) not in done]
+    if not pairs:
+        return summary(path, targets, [])
+    ensure_ray(address)
     rt = train.runtime
     needs = trial_resources(rt.num_workers, rt.cpus_per_worker, rt.use_gpu, rt.gpus_per_worker)
     trainable = tune.with_resources(
         tune.with_parameters(retrain_trial, base=train, targets=list(targets), runs_dir=runs_dir),
         {"cpu": DRIVER_CPU},
     )
-    num_runs = len(targets) * len(seed_values)
     tuner = tune.Tuner(
         trainable,
-        param_space={"target": tune.grid_search(list(range(len(targets)))),
-                     "seed": tune.grid_search(seed_values)},
+        param_space={"pair": tune.grid_search(pairs)},
         tune_config=tune.TuneConfig(
-            max_concurrent_trials=concurrent_trials(needs, ray.cluster_resources(), num_runs, None,
+            max_concurrent_trials=concurrent_trials(needs, ray.cluster_resources(), len(pairs), None,
                                                     "retrain.runtime"),
             trial_dirname_creator=trial_dirname,
         ),
@@ -151,8 +156,9 @@ def run_retrain(config: ExperimentConfig, targets: list[RetrainTarget], seeds: i
 
     rows = []
     for result in grid:
-        target = targets[int(result.config["target"])]
-        genotype, seed = target.genotype, int(result.config["seed"])
+        index, seed = result.config["pair"]
+        target = targets[int(index)]
+        genotype, seed = target.genotype, int(seed)
         metrics = result.metrics or {}
         finished = result.error is None and metrics.get("epoch") == train.epochs
         rows.append({
@@ -172,11 +178,28 @@ def run_retrain(config: ExperimentConfig, targets: list[RetrainTarget], seeds: i
         })
     order = {t.genotype.key: i for i, t in enumerate(targets)}
     rows.sort(key=lambda r: (order[r["genotype_hash"]], r["seed"]))
-    table = merge_retrain(path, rows)
-    board = genotype_leaderboard(table[table["genotype_hash"].isin(order)])
+    merge_retrain(path, rows)
+    return summary(path, targets, rows)
+
+
+def finished_pairs(path: str) -> set[tuple[str, int]]:
+    """(genotype hash, seed) of the runs retrain.parquet holds as finished."""
+    table = load_retrain(path) if "://" not in path else None
+    if table is None:
+        return set()
+    done = table[table["status"] == "TERMINATED"]
+    return {(str(h), int(s)) for h, s in zip(done["genotype_hash"], done["seed"])}
+
+
+def summary(path: str, targets: list[RetrainTarget], rows: list[dict]) -> dict:
+    """The stage's answer: the runs made now, and per target genotype its mean ± std over
+    every finished seed in retrain.parquet (this run's and earlier ones)."""
     from orchestrator.results import records
 
-    return {"experiment_dir": path, "genotypes": records(board), "runs": rows}
+    table = load_retrain(path)
+    keys = [t.genotype.key for t in targets]
+    board = genotype_leaderboard(table[table["genotype_hash"].isin(keys)]) if table is not None else None
+    return {"experiment_dir": path, "genotypes": [] if board is None else records(board), "runs": rows}
 
 
 def _one_line(error: BaseException) -> str:

@@ -13,19 +13,12 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Literal
 
 import pandas as pd
-from pydantic import Field
 
 from orchestrator.errors import UsageError
+from orchestrator.pipeline_config import SelectConfig
 from orchestrator.results import plain, seed_groups
-from trainables.config import StrictModel
-
-
-class SelectConfig(StrictModel):
-    top_k: int = Field(2, ge=1, description="distinct genotypes to retrain")
-    by: Literal["trial", "setting"] = "trial"
 
 
 @dataclass(frozen=True)

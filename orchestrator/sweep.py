@@ -34,6 +34,8 @@ from orchestrator.trial_runner import (
     trial_resources,
 )
 from trainables.config import SearchConfig
+from trainables.metrics import OBJECTIVE_GOALS
+from trainables.train_config import TrainConfig
 from trainables.data import check_data_source
 
 log = logging.getLogger(__name__)
@@ -91,13 +93,15 @@ def tune_space(space: SweepSpace) -> dict:
 
 # --- one trial -----------------------------------------------------------------------------
 
-def run_trial(knobs: dict, *, base: SearchConfig, searches_dir: str) -> None:
+def run_trial(knobs: dict, *, base: SearchConfig, proxy: TrainConfig | None, searches_dir: str) -> None:
     """Tune function trainable: one supernet search on Ray Train with this trial's knobs.
 
     `base` is the validated search config itself; the knobs are applied (and the result
     validated) here, once, and the Train workers receive that object. The Train run is named
     after the trial id, so a restarted trial (a resumed sweep, a retried failure) finds its
-    run directory and continues from the last checkpoint.
+    run directory and continues from the last checkpoint. With a `proxy` config the derived
+    genotype is trained from scratch after the search and its accuracy reported with the
+    last epoch (`proxy_acc`).
     """
     from ray.tune.integration.ray_train import TuneReportCallback
 
@@ -105,7 +109,8 @@ def run_trial(knobs: dict, *, base: SearchConfig, searches_dir: str) -> None:
 
     search = apply_knobs(base, knobs)
     trial_id = tune.get_context().get_trial_id()
-    fit_in_trial(build_search_trainer(search, searches_dir, trial_id, callbacks=[TuneReportCallback()]))
+    fit_in_trial(build_search_trainer(search, searches_dir, trial_id, callbacks=[TuneReportCallback()],
+                                      proxy=proxy))
 
 
 def max_concurrent_trials(config: ExperimentConfig, cluster: dict[str, float]) -> int:
@@ -138,7 +143,10 @@ def run_sweep(config: ExperimentConfig, address: str | None = None, resume: bool
 
     searches_dir = join(path, SEARCHES_DIR)
     trainable = tune.with_resources(
-        tune.with_parameters(run_trial, base=config.search, searches_dir=searches_dir),
+        tune.with_parameters(
+            run_trial, base=config.search, searches_dir=searches_dir,
+            proxy=config.proxy if config.sweep.objective.needs_proxy else None,
+        ),
         {"cpu": DRIVER_CPU},
     )
     if restoring:
@@ -177,7 +185,10 @@ def _new_tuner(config: ExperimentConfig, path: str, trainable, searches_dir: str
         study_name=config.name,
         storage=optuna.storages.RDBStorage(_study_storage(path)),
         seed=sweep.sampler_seed,
+        metric=metric,
+        mode=mode,
     )
+    pruning = sweep.objective.pruning_metric
     meta = {
         "metric": metric,
         "mode": mode,
@@ -190,11 +201,13 @@ def _new_tuner(config: ExperimentConfig, path: str, trainable, searches_dir: str
         trainable,
         param_space=tune_space(sweep.space),
         tune_config=tune.TuneConfig(
-            metric=metric,  # the one place metric and mode are set: Tune hands them on
-            mode=mode,
+            # metric and mode are set on the searcher (the objective) and on ASHA (what it
+            # prunes on: the objective, or alpha_acc when the objective comes after the search)
             search_alg=searcher,
             scheduler=ASHAScheduler(
                 time_attr="epoch",
+                metric=pruning,
+                mode=OBJECTIVE_GOALS[pruning],
                 max_t=config.search.epochs,
                 grace_period=sweep.scheduler.grace_period,
                 reduction_factor=sweep.scheduler.reduction_factor,

@@ -17,7 +17,7 @@ from pydantic import Field, ValidationError, field_validator, model_validator
 from orchestrator.errors import UsageError
 from orchestrator.validation_errors import describe_validation_error
 from trainables.config import MimConfig, SearchConfig, StrictModel
-from trainables.metrics import OBJECTIVE_GOALS
+from trainables.metrics import OBJECTIVE_GOALS, PROXY_METRICS
 
 #: knob -> the path of the SearchConfig field it sets.
 KNOB_FIELDS: dict[str, tuple[str, ...]] = {
@@ -144,12 +144,11 @@ def _check_knob_value(knob: str, value) -> None:
 
 class Objective(StrictModel):
     """What the sweep optimises; the direction follows from the metric (accuracies up,
-    cross-entropies down), so a sweep cannot maximise a loss by a slip."""
+    cross-entropies down), so a sweep cannot maximise a loss by a slip. `proxy_acc` ranks
+    trials by a short training of their derived genotype (the `proxy` section); ASHA then
+    prunes on `alpha_acc` during the search, since the proxy accuracy exists only at the end."""
 
-    metric: str = Field("alpha_acc", description="an epoch metric with a goal (trainables.metrics)")
-    source: Literal["supernet", "proxy_train"] = Field(
-        "supernet", description="supernet: the search's own per-epoch metric"
-    )
+    metric: str = Field("alpha_acc", description="a metric with a goal (trainables.metrics)")
 
     @field_validator("metric")
     @classmethod
@@ -158,19 +157,19 @@ class Objective(StrictModel):
             raise ValueError(f"allowed: {', '.join(OBJECTIVE_GOALS)}")
         return value
 
-    @field_validator("source")
-    @classmethod
-    def _implemented(cls, value: str) -> str:
-        if value == "proxy_train":
-            raise ValueError(
-                "a proxy training of each trial's genotype is not implemented; allowed: 'supernet' "
-                "(retrain the best genotypes afterwards with `alphadarts retrain`)"
-            )
-        return value
-
     @property
     def mode(self) -> str:
         return OBJECTIVE_GOALS[self.metric]
+
+    @property
+    def needs_proxy(self) -> bool:
+        return self.metric in {m.name for m in PROXY_METRICS}
+
+    @property
+    def pruning_metric(self) -> str:
+        """What ASHA compares at epoch milestones: the objective when every epoch reports it,
+        else the supernet's clean α-split accuracy."""
+        return "alpha_acc" if self.needs_proxy else self.metric
 
 
 class AshaConfig(StrictModel):

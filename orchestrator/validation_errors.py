@@ -17,9 +17,9 @@ def describe_validation_error(exc: ValidationError, source: str | None = None,
             parts.append(f"{field}: unknown field")
         elif error["type"] == "missing":
             parts.append(f"{field}: required")
-        elif isinstance(error.get("input"), dict) and field:
+        elif isinstance(error.get("input"), dict):
             # a rule across a section's fields: the message names them and their values
-            parts.append(f"{field}: {message}")
+            parts.append(f"{field or 'config'}: {message}")
         elif with_input:
             parts.append(f"{field or 'config'}={error.get('input')!r}: {message}")
         else:

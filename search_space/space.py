@@ -62,6 +62,8 @@ class SearchSpace:
     #: network family ("cifar", "imagenet", ...) -> default (channels, layers); its keys
     #: are the families the space can build
     network_sizes: Mapping[str, tuple[int, int]]
+    #: whether its discrete networks can carry an auxiliary head (DARTS's, at 2/3 depth)
+    auxiliary_head: bool = False
 
     def check_op(self, name: object, field: str = "op") -> str:
         return check_op_name(self.ops, self.name, name, field)

@@ -4,6 +4,9 @@ what a written page refers to. Imported by tests/unit and tests/integration (pyt
 folder, the one with conftest.py, on sys.path)."""
 
 import json
+import re
+import shutil
+import subprocess
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -97,3 +100,40 @@ def page_refs(page: Path) -> PageRefs:
     refs = PageRefs()
     refs.feed(page.read_text())
     return refs
+
+
+# --- a real browser -----------------------------------------------------------------------
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+CHECK_SCRIPT = """
+<script>
+window.addEventListener("load", function () {
+  var images = Array.prototype.slice.call(document.images);
+  var out = document.createElement("pre");
+  out.id = "report-check";
+  out.textContent = JSON.stringify({
+    images: images.map(function (i) { return i.getAttribute("src"); }),
+    broken: images.filter(function (i) { return !(i.complete && i.naturalWidth > 0); })
+                  .map(function (i) { return i.getAttribute("src"); }),
+    tables: Array.prototype.map.call(document.querySelectorAll("table[id]"),
+                                     function (t) { return t.id; }),
+    leaderboard_rows: document.querySelectorAll("#retrain-leaderboard tbody tr").length
+  });
+  document.body.appendChild(out);
+});
+</script>
+"""
+
+
+def browser_check(page: Path, profile: Path, extra_html: str = "") -> dict:
+    copy = page.with_name("browser-check.html")
+    copy.write_text(page.read_text().replace("</body>", extra_html + CHECK_SCRIPT + "</body>"))
+    command = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+               "--no-first-run", "--disable-background-networking", "--disable-component-update",
+               "--disable-sync", f"--user-data-dir={profile}", "--virtual-time-budget=10000",
+               "--dump-dom", copy.as_uri()]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=180)
+    found = re.search(r'<pre id="report-check">(.*?)</pre>', done.stdout, re.S)
+    assert found, f"no verdict in the dumped DOM (rc {done.returncode}): {done.stderr[-2000:]}"
+    return json.loads(found.group(1).replace("&quot;", '"').replace("&amp;", "&"))

@@ -58,13 +58,25 @@ SEARCH_EPOCH_METRICS: tuple[Metric, ...] = (
     Metric("alpha_rank_digests", list, "every rank's α digest; all equal when ranks agree"),
 )
 
+#: What a search reports once, with its last epoch, when a sweep ranks by a proxy training.
+PROXY_METRICS: tuple[Metric, ...] = (
+    Metric("proxy_acc", float,
+           "test accuracy of the derived genotype trained from scratch at small size "
+           "(the `proxy` section): how the DARTS authors chose among candidate cells",
+           goal="max", per_trial=True),
+)
+
 _BY_NAME = {m.name: m for m in SEARCH_EPOCH_METRICS}
 
 #: metrics a sweep may optimise -> the better direction
-OBJECTIVE_GOALS: dict[str, Goal] = {m.name: m.goal for m in SEARCH_EPOCH_METRICS if m.goal}
+OBJECTIVE_GOALS: dict[str, Goal] = {
+    m.name: m.goal for m in SEARCH_EPOCH_METRICS + PROXY_METRICS if m.goal
+}
 
 #: metrics a sweep keeps per trial, in declaration order
-PER_TRIAL_METRICS: tuple[Metric, ...] = tuple(m for m in SEARCH_EPOCH_METRICS if m.per_trial)
+PER_TRIAL_METRICS: tuple[Metric, ...] = tuple(
+    m for m in SEARCH_EPOCH_METRICS + PROXY_METRICS if m.per_trial
+)
 
 
 def metric(name: str) -> Metric:

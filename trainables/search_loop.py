@@ -13,7 +13,6 @@ import logging
 import math
 import time
 from dataclasses import dataclass
-from typing import Protocol
 
 import torch
 from torch import nn
@@ -26,6 +25,7 @@ from trainables.distributed import Collective
 from trainables.errors import InputError
 from trainables.metrics import check_epoch_report
 from trainables.objective import SearchObjective
+from trainables.reporters import Reporter
 from trainables.search_step import SearchStep, build_optimisers
 
 log = logging.getLogger(__name__)
@@ -33,16 +33,6 @@ log = logging.getLogger(__name__)
 #: images per rank (clean weight-split batches) that re-estimate BatchNorm statistics
 #: before each evaluation; enough for a stable mean and variance, cheap next to an epoch.
 BN_ESTIMATE_IMAGES = 512
-
-
-class Reporter(Protocol):
-    """Where per-epoch metrics and checkpoints go (Ray Train, a directory, or a test's list)."""
-
-    def report(self, metrics: dict, state: dict | None) -> None:
-        """Called by every rank once per epoch; only rank 0 passes the checkpoint `state`."""
-
-    def latest_state(self) -> dict | None:
-        """The last checkpoint's state, to resume from, or None for a fresh run."""
 
 
 @dataclass(frozen=True)

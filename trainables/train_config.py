@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
+
+from search_space import get_space, space_names
 
 from trainables.config import DataConfig, DataSource, StrictModel
 
@@ -70,7 +72,7 @@ class TrainRuntimeConfig(StrictModel):
 class TrainConfig(StrictModel):
     """One training run of a discrete network: everything the train loop reads."""
 
-    space: Literal["darts", "nb201"] = "darts"
+    space: str = "darts"
     seed: int = Field(0, ge=0)
     epochs: int = Field(600, gt=0)
     data: TrainDataConfig = TrainDataConfig()
@@ -80,15 +82,26 @@ class TrainConfig(StrictModel):
     runtime: TrainRuntimeConfig = TrainRuntimeConfig()
     keep_checkpoints: int = Field(2, gt=0, description="checkpoints Ray keeps per run")
 
+    @field_validator("space")
+    @classmethod
+    def _registered_space(cls, name: str) -> str:
+        if name not in space_names():
+            raise ValueError(f"allowed: {', '.join(space_names())}")
+        return name
+
     @model_validator(mode="after")
     def _fits_the_space(self) -> "TrainConfig":
-        if self.space == "nb201" and self.model.auxiliary:
+        space = get_space(self.space)
+        if self.model.auxiliary and not space.auxiliary_head:
             raise ValueError(
-                "model.auxiliary=true is not allowed with space=nb201 (NB201 networks have no "
-                "auxiliary head); set model.auxiliary=false"
+                f"model.auxiliary=true is not allowed with space={self.space} (its networks have "
+                "no auxiliary head); set model.auxiliary=false"
             )
-        if self.space == "nb201" and self.data.dataset == "imagenet":
-            raise ValueError("data.dataset='imagenet' is not allowed with space=nb201")
+        if self.data.network not in space.network_sizes:
+            raise ValueError(
+                f"data.dataset={self.data.dataset!r} needs the {self.data.network} network, which "
+                f"space={self.space} does not build; its networks: {', '.join(space.network_sizes)}"
+            )
         size = self.data.resolved_image_size
         if self.cutout_length >= size:
             raise ValueError(

@@ -25,7 +25,7 @@ from search_space import Genotype, build_network, count_macs, count_parameters
 from trainables.checkpoint import capture_rng, restore_rng, seed_everything
 from trainables.distributed import Collective
 from trainables.errors import InputError, NonFiniteLossError
-from trainables.search_loop import Reporter
+from trainables.reporters import Reporter
 from trainables.train_config import TrainConfig, TrainOptimConfig
 from trainables.train_data import cutout, test_set_shard, train_set_shard
 
@@ -166,6 +166,15 @@ def run_train(
         params=params, macs=macs, epochs=last["epoch"], wall_time_s=last["wall_time_s"],
         history=history,
     )
+
+
+def proxy_accuracy(proxy: TrainConfig, genotype: Genotype, collective: Collective | None = None) -> float:
+    """The final test accuracy of `genotype` trained from scratch with `proxy`: a short, small
+    training that ranks a search's result by what it becomes. Not checkpointed: a restarted
+    trial trains it again (it is small by design)."""
+    from trainables.reporters import MemoryReporter
+
+    return run_train(proxy, genotype, MemoryReporter(), collective).test_acc
 
 
 def drop_path_prob(final: float, epoch: int, epochs: int) -> float:

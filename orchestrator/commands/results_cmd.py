@@ -27,7 +27,8 @@ def run(args) -> int:
     summary = results.summarize(trials, meta, args.experiment_dir)
     direction = "higher" if meta["mode"] == "max" else "lower"
     print(f"{summary['num_trials']} trials; objective: {meta['metric']} ({direction} is better)")
-    print(_table(board.drop(columns=["error"]) if board["error"].isna().all() else board))
+    shown = board.drop(columns=["error"]) if board["error"].isna().all() else board
+    print(_table(shown.rename(columns={"objective": meta["metric"]})))
     knobs = [k for k in meta["knobs"] if k != "seed"]
     print(f"\nby {', '.join(knobs) or 'all trials'}, across seeds:")
     print(_table(groups))

@@ -43,6 +43,8 @@ def run(args) -> int:
     target = resolve_genotype(config.retrain.space, args.genotype)
     summary = run_retrain(config, [target], args.seeds, address=args.address)
     print(f"experiment directory: {summary['experiment_dir']}")
+    if not summary["runs"]:
+        print("every seed asked for was retrained before (retrain.parquet): nothing ran")
     for run_row in summary["runs"]:
         acc = "-" if run_row["test_acc"] is None else f"{100 * run_row['test_acc']:.2f} %"
         print(f"  seed {run_row['seed']}: {run_row['status']}  test_acc {acc}  ({run_row['run_dir']})")

@@ -51,6 +51,7 @@ DARTS = register_space(
         feature_stride=lambda layers: 2 ** len(reduction_layers(layers)),
         supernet_size=(16, 8),
         network_sizes={"cifar": (36, 20), "imagenet": (48, 14)},
+        auxiliary_head=True,
     )
 )
 

@@ -4,7 +4,8 @@ import pandas as pd
 import pytest
 
 from orchestrator.errors import UsageError
-from orchestrator.selection import SelectConfig, select_genotypes
+from orchestrator.pipeline_config import SelectConfig
+from orchestrator.selection import select_genotypes
 from search_space import parse_genotype
 
 META = {"metric": "alpha_acc", "mode": "max", "knobs": ["mask_ratio", "seed"]}

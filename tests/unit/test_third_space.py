@@ -170,6 +170,7 @@ def test_genotype_through_the_cli(capsys, tmp_path, toy_space):
 
 def test_one_epoch_search(toy_space):
     config = load_config("quickstart", [
+        "retrain.model.auxiliary=false",  # the quickstart retrains a DARTS net with an aux head
         "search.model.space=toy", "search.epochs=1", "search.model.channels=4",
         "search.model.layers=1", "search.data.subset=128", "search.mim.decoder_width=8",
     ])

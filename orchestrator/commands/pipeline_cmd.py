@@ -1,0 +1,48 @@
+"""`alphadarts pipeline CONFIG`: sweep -> select the best distinct genotypes -> retrain them
+with several seeds -> report. Rerunning the same command continues where it stopped."""
+
+from __future__ import annotations
+
+import json
+
+from orchestrator.commands.retrain_cmd import genotype_line
+from orchestrator.config import add_config_arguments, load_config
+from orchestrator.ray_runtime import add_address_argument
+
+#: exit code of a pipeline that a SIGINT stopped in a stage (as for Ctrl+C).
+INTERRUPTED = 130
+
+
+def add_parser(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "pipeline", help="sweep, select, retrain the best genotypes, write the report",
+        description=__doc__,
+    )
+    add_config_arguments(parser)
+    add_address_argument(parser)
+    parser.add_argument("--json", action="store_true",
+                        help="end with one JSON line: directories, report, each genotype's result")
+    parser.set_defaults(run=run)
+
+
+def run(args) -> int:
+    from orchestrator.pipeline import PipelineInterrupted, run_pipeline  # imports Ray Tune
+
+    config = load_config(args.config, args.overrides)
+    try:
+        summary = run_pipeline(config, address=args.address)
+    except PipelineInterrupted as exc:
+        print(f"alphadarts: {exc}")
+        return INTERRUPTED
+    print(f"experiment directory: {summary['experiment_dir']}")
+    for stage, status in summary["stages"].items():
+        print(f"  {stage}: {status}")
+    print(f"retrained genotypes (final test accuracy over seeds), best first:")
+    for g in summary["genotypes"]:
+        print(f"  {g['genotype_hash']}: {genotype_line(g)}")
+    for failure in summary["failed_runs"]:
+        print(f"  failed: {failure['genotype_hash']} seed {failure['seed']}: {failure['error']}")
+    print(f"report: {summary['report']}")
+    if args.json:
+        print(json.dumps(summary))
+    return 1 if summary["failed_runs"] else 0
