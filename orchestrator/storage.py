@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from trainables.checkpoint import atomic_write_bytes
+from trainables.atomic_files import atomic_write_bytes
 
 
 def join(base: str, *parts: str) -> str:

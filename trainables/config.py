@@ -109,8 +109,9 @@ class OptimConfig(StrictModel):
     alpha_weight_decay: float = Field(1e-3, ge=0)
 
 
-class RuntimeConfig(StrictModel):
-    """How the search is spread over workers and what the device may do."""
+class WorkerResources(StrictModel):
+    """How a Ray Train run is spread over workers and what the device may do: shared by
+    the search's and the retrain's runtime sections."""
 
     num_workers: int = Field(1, gt=0)
     use_gpu: bool = False
@@ -118,9 +119,14 @@ class RuntimeConfig(StrictModel):
     gpus_per_worker: float = Field(1.0, gt=0)
     bf16: bool = False
     channels_last: bool = False
+    max_failures: int = Field(0, ge=-1, description="worker-group restarts; -1 = unlimited")
+
+
+class RuntimeConfig(WorkerResources):
+    """The search's runtime: also `compile` and `sync_bn`."""
+
     compile: bool = False
     sync_bn: bool = False
-    max_failures: int = Field(0, ge=-1, description="worker-group restarts; -1 = unlimited")
 
     @model_validator(mode="after")
     def _gpu_only_switches(self) -> "RuntimeConfig":

@@ -8,11 +8,11 @@ time resuming from that checkpoint.
 
 from __future__ import annotations
 
-from ray.train import CheckpointConfig, FailureConfig, RunConfig, ScalingConfig
-from ray.train.torch import TorchConfig, TorchTrainer
+from ray.train.torch import TorchTrainer
 
 from trainables.config import SearchConfig
 from trainables.distributed import Collective
+from trainables.ray_trainer import torch_trainer
 from trainables.reporters import LastReportHeld, RayTrainReporter
 from trainables.search_loop import run_search
 from trainables.train_config import TrainConfig
@@ -37,27 +37,9 @@ def search_worker(loop_config: dict) -> None:
                      outcome.history[-1])
 
 
-
 def build_search_trainer(
     config: SearchConfig, storage_path: str, name: str, callbacks: list | None = None,
     proxy: TrainConfig | None = None,
 ) -> TorchTrainer:
-    rt = config.runtime
-    resources = {"CPU": rt.cpus_per_worker}
-    if rt.use_gpu:
-        resources["GPU"] = rt.gpus_per_worker
-    return TorchTrainer(
-        search_worker,
-        train_loop_config={"search": config, "proxy": proxy},
-        torch_config=TorchConfig(backend="nccl" if rt.use_gpu else "gloo"),
-        scaling_config=ScalingConfig(
-            num_workers=rt.num_workers, use_gpu=rt.use_gpu, resources_per_worker=resources
-        ),
-        run_config=RunConfig(
-            name=name,
-            storage_path=storage_path,
-            failure_config=FailureConfig(max_failures=rt.max_failures),
-            checkpoint_config=CheckpointConfig(num_to_keep=2),
-            callbacks=list(callbacks or []),
-        ),
-    )
+    return torch_trainer(search_worker, {"search": config, "proxy": proxy}, config.runtime,
+                         storage_path, name, keep_checkpoints=2, callbacks=callbacks)

@@ -5,11 +5,11 @@ checkpoint; `runtime.max_failures` lets Ray replace lost workers, resuming likew
 
 from __future__ import annotations
 
-from ray.train import CheckpointConfig, FailureConfig, RunConfig, ScalingConfig
-from ray.train.torch import TorchConfig, TorchTrainer
+from ray.train.torch import TorchTrainer
 
 from search_space import Genotype
 from trainables.distributed import Collective
+from trainables.ray_trainer import torch_trainer
 from trainables.reporters import RayTrainReporter
 from trainables.train_config import TrainConfig
 from trainables.train_loop import run_train
@@ -27,22 +27,5 @@ def train_worker(loop_config: dict) -> None:
 def build_train_trainer(
     config: TrainConfig, genotype: Genotype, storage_path: str, name: str, callbacks: list | None = None
 ) -> TorchTrainer:
-    rt = config.runtime
-    resources = {"CPU": rt.cpus_per_worker}
-    if rt.use_gpu:
-        resources["GPU"] = rt.gpus_per_worker
-    return TorchTrainer(
-        train_worker,
-        train_loop_config={"train": config, "genotype": genotype},
-        torch_config=TorchConfig(backend="nccl" if rt.use_gpu else "gloo"),
-        scaling_config=ScalingConfig(
-            num_workers=rt.num_workers, use_gpu=rt.use_gpu, resources_per_worker=resources
-        ),
-        run_config=RunConfig(
-            name=name,
-            storage_path=storage_path,
-            failure_config=FailureConfig(max_failures=rt.max_failures),
-            checkpoint_config=CheckpointConfig(num_to_keep=config.keep_checkpoints),
-            callbacks=list(callbacks or []),
-        ),
-    )
+    return torch_trainer(train_worker, {"train": config, "genotype": genotype}, config.runtime,
+                         storage_path, name, config.keep_checkpoints, callbacks)

@@ -18,7 +18,7 @@ import torch
 from torch import nn
 
 from search_space import alpha_entropy, alpha_top_weight, build_supernet, genotype_from_dict
-from trainables.checkpoint import capture_rng, rank_seed, restore_rng, seed_everything
+from trainables.seeding import capture_rng, rank_seed, restore_rng, seed_everything
 from trainables.config import SearchConfig
 from trainables.data import load_train_set, sharded_loader, split_for_search
 from trainables.distributed import Collective

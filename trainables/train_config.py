@@ -13,7 +13,7 @@ from pydantic import Field, field_validator, model_validator
 
 from search_space import get_space, space_names
 
-from trainables.config import DataConfig, DataSource, StrictModel
+from trainables.config import DataConfig, DataSource, StrictModel, WorkerResources
 
 
 class TrainDataConfig(DataSource):
@@ -59,14 +59,8 @@ class TrainOptimConfig(StrictModel):
         return self
 
 
-class TrainRuntimeConfig(StrictModel):
-    num_workers: int = Field(1, gt=0)
-    use_gpu: bool = False
-    cpus_per_worker: float = Field(1.0, gt=0)
-    gpus_per_worker: float = Field(1.0, gt=0)
-    bf16: bool = False
-    channels_last: bool = False
-    max_failures: int = Field(0, ge=-1, description="worker-group restarts; -1 = unlimited")
+class TrainRuntimeConfig(WorkerResources):
+    """The retrain's runtime (DDP over `num_workers`)."""
 
 
 class TrainConfig(StrictModel):

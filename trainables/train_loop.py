@@ -22,7 +22,7 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
 from search_space import Genotype, build_network, count_macs, count_parameters
-from trainables.checkpoint import capture_rng, restore_rng, seed_everything
+from trainables.seeding import capture_rng, restore_rng, seed_everything
 from trainables.distributed import Collective
 from trainables.errors import InputError, NonFiniteLossError
 from trainables.reporters import Reporter

@@ -3,7 +3,8 @@
 import pytest
 import torch
 
-from trainables.checkpoint import capture_rng, load_state, restore_rng, save_state
+from trainables.checkpoint import load_state, save_state
+from trainables.seeding import capture_rng, restore_rng
 from trainables.errors import InputError
 
 
@@ -47,3 +48,18 @@ def test_failed_write_keeps_the_old_file(tmp_path, monkeypatch):
     monkeypatch.undo()
     assert load_state(path)["epoch"] == 1
     assert [p.name for p in tmp_path.iterdir()] == ["state.pt"]
+
+
+def test_written_files_follow_the_umask_not_mkstemps_0600(tmp_path):
+    import os
+    import stat
+
+    from trainables.atomic_files import atomic_write_bytes
+
+    old = os.umask(0o022)
+    try:
+        atomic_write_bytes(tmp_path / "table.parquet", b"data")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((tmp_path / "table.parquet").stat().st_mode) == 0o644
+    assert [p.name for p in tmp_path.iterdir()] == ["table.parquet"]
