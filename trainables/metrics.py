@@ -67,6 +67,7 @@ PROXY_METRICS: tuple[Metric, ...] = (
 )
 
 _BY_NAME = {m.name: m for m in SEARCH_EPOCH_METRICS}
+_ALL = {m.name: m for m in SEARCH_EPOCH_METRICS + PROXY_METRICS}
 
 #: metrics a sweep may optimise -> the better direction
 OBJECTIVE_GOALS: dict[str, Goal] = {
@@ -80,7 +81,8 @@ PER_TRIAL_METRICS: tuple[Metric, ...] = tuple(
 
 
 def metric(name: str) -> Metric:
-    return _BY_NAME[name]
+    """The declaration of an epoch or proxy metric."""
+    return _ALL[name]
 
 
 def check_epoch_report(metrics: dict) -> dict:

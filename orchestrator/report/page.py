@@ -21,6 +21,7 @@ from orchestrator.report.knobs import plot_objective_vs_knob
 from orchestrator.report.winner import Winner, choose_winner
 from orchestrator.retrain_table import genotype_leaderboard
 from search_space import NB201_EDGES, DartsGenotype, Genotype
+from trainables.metrics import metric
 
 #: Knobs plotted against the objective: the first two always (a line says so when they were
 #: not swept), the others only when swept.
@@ -70,7 +71,7 @@ def _summary(inputs: ReportInputs) -> str:
     return html.summary([
         ("sweep directory", inputs.sweep_dir),
         ("search space", str(meta.get("space", "-"))),
-        ("sweep objective", f"{meta['metric']} of the supernet ({direction} is better)"),
+        ("sweep objective", f"{meta['metric']}: {metric(meta['metric']).doc} ({direction} is better)"),
         ("swept knobs", ", ".join(meta["knobs"]) or "none"),
         ("trials", f"{len(trials)}: " + ", ".join(f"{n} {s}" for s, n in counts.items())),
         ("epochs per search", str(meta.get("epochs", "-"))),
