@@ -297,6 +297,9 @@ def render_page(results: dict, reading: str, regenerated: bool) -> str:
         f"mean strongest-op softmax weight (1/{n_ops} = {1 / n_ops:.3f} at the start).",
         "- Cells show mean ± sample std across seeds.",
     ]
+    if done < planned:
+        out.append(f"- **Incomplete: {done} of {planned} runs finished** (the run was stopped); every "
+                   "table below is over the finished runs only (the `runs` column says how many).")
     if regenerated:
         out.append("- This page was regenerated from the JSON; the run itself is the command above.")
     out += ["", "## Parameter-free ops in the derived normal cell, per epoch (of 8)", "",
