@@ -81,6 +81,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--retrain-seed", type=int, default=0, help="the one seed of every proxy training")
     p.add_argument("--processes", type=_positive, default=2, help="pool workers, 1 torch thread each")
     p.add_argument("--out", type=Path, default=Path("docs/fidelity.md"), help="the page to write")
+    p.add_argument("--resume", action="store_true",
+                   help="keep the finished runs of the JSON next to --out (same config) and run the rest")
     p.add_argument("--from-json", type=Path, default=None, metavar="FILE",
                    help="regenerate the page from a results JSON; runs nothing")
     return p
@@ -158,8 +160,22 @@ def run_experiment(args, config: ExperimentConfig, argv: list[str], json_path: P
         "retrain": config.retrain.model_dump(mode="json"),
         "runs": [],
         "wall_time_s": None,
+        "earlier_sessions": [],
     }
-    started = time.perf_counter()
+    earlier_s = 0.0
+    if args.resume and json_path.is_file():
+        earlier = json.loads(json_path.read_text())
+        if (earlier["search"], earlier["retrain"]) != (results["search"], results["retrain"]):
+            raise UsageError(f"--resume: {json_path} was run with another config; move it away")
+        results["earlier_sessions"] = earlier.get("earlier_sessions", []) + [
+            {k: earlier[k] for k in ("command", "started_utc", "wall_time_s")}]
+        planned = {(j["mask_ratio"], j["seed"]) for j in jobs}
+        results["runs"] = [r for r in earlier["runs"] if (r["mask_ratio"], r["seed"]) in planned]
+        done = {(r["mask_ratio"], r["seed"]) for r in results["runs"]}
+        jobs = [j for j in jobs if (j["mask_ratio"], j["seed"]) not in done]
+        earlier_s = sum(e["wall_time_s"] or 0.0 for e in results["earlier_sessions"])
+    started = time.perf_counter() - earlier_s
+    planned_runs = len(args.mask_ratios) * args.seeds
 
     def keep(run: dict) -> None:
         results["runs"].append(run)
@@ -167,7 +183,7 @@ def run_experiment(args, config: ExperimentConfig, argv: list[str], json_path: P
         _write_json(json_path, results)
         print(f"done: mask_ratio {run['mask_ratio']} seed {run['seed']}  param-free "
               f"{run['epochs'][-1]['param_free_ops']}  proxy_acc {run['proxy_acc']:.3f}  "
-              f"({len(results['runs'])}/{len(jobs)}, {results['wall_time_s']:.0f} s)", flush=True)
+              f"({len(results['runs'])}/{planned_runs}, {results['wall_time_s']:.0f} s)", flush=True)
 
     if args.processes == 1:
         _init_worker()
@@ -300,6 +316,10 @@ def render_page(results: dict, reading: str, regenerated: bool) -> str:
     if done < planned:
         out.append(f"- **Incomplete: {done} of {planned} runs finished** (the run was stopped); every "
                    "table below is over the finished runs only (the `runs` column says how many).")
+    for e in results.get("earlier_sessions", []):
+        out.append(f"- Resumed: an earlier session (started {e['started_utc']}, "
+                   f"{(e['wall_time_s'] or 0) / 60:.1f} min, `{e['command']}`) ran part of it; "
+                   "the wall time above adds the sessions up.")
     if regenerated:
         out.append("- This page was regenerated from the JSON; the run itself is the command above.")
     out += ["", "## Parameter-free ops in the derived normal cell, per epoch (of 8)", "",

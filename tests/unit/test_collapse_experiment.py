@@ -43,6 +43,21 @@ def test_tiny_run_writes_the_page_and_json(tmp_path, capsys):
     assert "MIM did nothing at this size." in regenerated and "regenerated from the JSON" in regenerated
 
 
+def test_resume_runs_only_what_is_missing(tmp_path, capsys):
+    page = tmp_path / "fidelity.md"
+    tiny = [a if a != "0,0.5" else "0.5" for a in TINY]
+    assert collapse.main([*tiny, "--out", str(page)]) == 0
+    first = json.loads((tmp_path / "fidelity_results.json").read_text())["runs"][0]
+    capsys.readouterr()
+    assert collapse.main([*tiny, "--seeds", "2", "--resume", "--out", str(page)]) == 0
+    assert capsys.readouterr().out.count("done:") == 1  # seed 1 only
+    results = json.loads((tmp_path / "fidelity_results.json").read_text())
+    assert [r["seed"] for r in results["runs"]] == [0, 1] and results["runs"][0] == first
+    assert len(results["earlier_sessions"]) == 1 and "Resumed" in page.read_text()
+    # another config cannot resume this JSON
+    assert collapse.main([*tiny, "--epochs", "2", "--resume", "--out", str(page)]) == 2
+
+
 @pytest.mark.parametrize("argv", [
     ["--mask-ratios", "0,1.5"], ["--mask-ratios", "a,b"], ["--seeds", "0"], ["--processes", "x"],
     ["--bogus"], ["--set", "search.nope=1", "--seeds", "1"],
