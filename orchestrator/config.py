@@ -14,6 +14,7 @@ from orchestrator.errors import UsageError
 from orchestrator.pipeline_config import PipelineConfig
 from orchestrator.sweep_config import SweepConfig
 from orchestrator.validation_errors import describe_validation_error
+from search_space import get_space, space_names
 from trainables.config import SearchConfig, StrictModel
 from trainables.train_config import TrainConfig
 
@@ -49,7 +50,12 @@ class ExperimentConfig(StrictModel):
         for section in ("retrain", "proxy"):
             train = raw.get(section, {} if section == "retrain" else None)
             if isinstance(train, dict) and "space" not in train:
-                raw[section] = {**train, "space": space}
+                train = {**train, "space": space}
+                model = train.get("model", {})
+                if isinstance(model, dict) and "auxiliary" not in model and space in space_names():
+                    # the protocol's auxiliary head where the space has one (DARTS), else none
+                    train["model"] = {**model, "auxiliary": get_space(space).auxiliary_head}
+                raw[section] = train
         return raw
 
     @model_validator(mode="after")

@@ -72,3 +72,15 @@ def test_image_size_the_stride_does_not_map_back_is_refused(capsys):
     code = main(["search", "quickstart", "--set", "search.data.image_size=10", "--set", "search.mim.patch_size=2"])
     err = capsys.readouterr().err
     assert code == 2 and len(err.strip().splitlines()) == 1 and "multiple of 4" in err
+
+
+def test_another_search_space_moves_the_retrain_section_with_it():
+    # no retrain section given: it trains in the searched space, with an auxiliary head only
+    # where the space has one (the default protocol is DARTS CIFAR's, which does)
+    from orchestrator.config import ExperimentConfig
+
+    config = ExperimentConfig.model_validate({"search": {"model": {"space": "nb201"}}})
+    assert config.retrain.space == "nb201" and config.retrain.model.auxiliary is False
+    assert ExperimentConfig.model_validate({}).retrain.model.auxiliary is True
+    with pytest.raises(UsageError, match="retrain.space='darts' must be the search's space"):
+        load_config("quickstart", ["search.model.space=nb201", "retrain.space=darts"])

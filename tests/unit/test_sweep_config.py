@@ -38,7 +38,6 @@ def test_the_direction_follows_the_metric():
         ("sweep.space.phases=[[weights], [beta]]", ["sweep.space.phases", "beta"]),
         ("sweep.space.mim_weight={low: 0, high: 2, log: true}", ["sweep.space.mim_weight", "low > 0"]),
         ("sweep.objective.source=proxy_train", ["sweep.objective.source", "unknown field"]),
-        ("sweep.objective.metric=proxy_acc", ["proxy_acc", "needs a proxy section"]),
         ("sweep.objective.metric=accuracy", ["sweep.objective.metric", "alpha_acc"]),
         ("sweep.objective.mode=max", ["sweep.objective.mode", "unknown field"]),
         ("sweep.num_samples=0", ["sweep.num_samples", "greater than or equal to 1"]),
