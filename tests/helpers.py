@@ -17,3 +17,14 @@ def run_cli(capsys, *argv) -> tuple[int, str, str]:
     code = main(list(argv))
     out, err = capsys.readouterr()
     return code, out, err
+
+
+def run_on_two_ranks(fn, *args) -> None:
+    """`fn(rank, *args)` in 2 processes, as `torch.multiprocessing.spawn` does, but forked:
+    the children inherit torch and the project's modules already imported instead of
+    importing them again (seconds per child on a small machine). The callers' workers set
+    their own seeds and join a gloo group through a file; the test process holds no threads
+    but torch's single intra-op one (tests/conftest.py)."""
+    import torch.multiprocessing as mp
+
+    mp.start_processes(fn, args=args, nprocs=2, start_method="fork")

@@ -11,7 +11,7 @@ import pytest
 import torch
 from torch.utils.data import TensorDataset
 
-from helpers import assert_bitwise_equal
+from helpers import assert_bitwise_equal, run_on_two_ranks
 from trainables.config import SearchConfig
 from trainables.errors import NonFiniteLossError
 from trainables.metrics import SEARCH_EPOCH_METRICS
@@ -281,9 +281,7 @@ def _search_on_rank(rank: int, init_file: str, out_dir: str) -> None:
 
 
 def test_two_ranks_draw_different_masks_and_keep_identical_alphas(tmp_path):
-    import torch.multiprocessing as mp
-
-    mp.spawn(_search_on_rank, args=(str(tmp_path / "rendezvous"), str(tmp_path)), nprocs=2)
+    run_on_two_ranks(_search_on_rank, str(tmp_path / "rendezvous"), str(tmp_path))
     rank0, rank1 = (torch.load(tmp_path / f"rank{r}.pt") for r in range(2))
     assert not torch.equal(rank0["mask"], rank1["mask"])
     assert_bitwise_equal(rank0["alphas"], rank1["alphas"])
