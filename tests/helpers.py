@@ -4,10 +4,24 @@ import torch
 
 
 def assert_bitwise_equal(a: dict, b: dict) -> None:
-    """Same keys, and every tensor equal to the last bit."""
+    """Same keys, every tensor equal to the last bit and every other value equal."""
     assert a.keys() == b.keys()
     for k in a:
-        assert torch.equal(a[k], b[k]), k
+        if torch.is_tensor(a[k]):
+            assert torch.is_tensor(b[k]) and torch.equal(a[k], b[k]), k
+        else:
+            assert a[k] == b[k], k
+
+
+def with_changes(raw: dict, **changes) -> dict:
+    """`raw` with `a__b=v` setting raw["a"]["b"] = v (the tests' tiny config builders)."""
+    for key, value in changes.items():
+        node = raw
+        *path, last = key.split("__")
+        for part in path:
+            node = node.setdefault(part, {})
+        node[last] = value
+    return raw
 
 
 def run_cli(capsys, *argv) -> tuple[int, str, str]:

@@ -11,7 +11,7 @@ import pytest
 import torch
 from torch.utils.data import TensorDataset
 
-from helpers import assert_bitwise_equal, run_on_two_ranks
+from helpers import assert_bitwise_equal, run_on_two_ranks, with_changes
 from trainables.config import SearchConfig
 from trainables.errors import NonFiniteLossError
 from trainables.metrics import SEARCH_EPOCH_METRICS
@@ -27,13 +27,7 @@ def tiny(**changes) -> SearchConfig:
         "model": {"space": "darts", "channels": 4, "layers": 3},
         "mim": {"mask_ratio": 0.5, "patch_size": 2, "decoder_depth": 1, "decoder_width": 8},
     }
-    for key, value in changes.items():
-        node = raw
-        *path, last = key.split("__")
-        for part in path:
-            node = node.setdefault(part, {})
-        node[last] = value
-    return SearchConfig.model_validate(raw)
+    return SearchConfig.model_validate(with_changes(raw, **changes))
 
 
 def alphas_of(outcome):
