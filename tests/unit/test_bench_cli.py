@@ -3,22 +3,16 @@
 import json
 
 import pytest
+from helpers import run_cli
 
-from orchestrator.cli import main
 
 TINY = ["--batch-size", "2", "--channels", "2", "--image-size", "8", "--steps", "1",
         "--warmup", "0", "--set", "search.mim.patch_size=2"]
 
 
-def run(capsys, *argv):
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
 @pytest.mark.parametrize("space,layers", [("darts", "3"), ("nb201", "1")])
 def test_bench_json_has_the_documented_keys(capsys, space, layers):
-    code, out, _ = run(capsys, "bench", "--json", "--space", space, "--layers", layers,
+    code, out, _ = run_cli(capsys, "bench", "--json", "--space", space, "--layers", layers,
                        "--compare-reference", *TINY)
     assert code == 0
     report = json.loads(out)
@@ -36,7 +30,7 @@ def test_bench_json_has_the_documented_keys(capsys, space, layers):
 
 
 def test_bench_text_output(capsys):
-    code, out, _ = run(capsys, "bench", "--layers", "3", *TINY)
+    code, out, _ = run_cli(capsys, "bench", "--layers", "3", *TINY)
     assert code == 0 and "ms/step" in out and "MIM adds" in out and "estimate" in out
 
 
@@ -49,6 +43,6 @@ def test_bench_text_output(capsys):
     ["--config", "no-such-preset"],
 ])
 def test_bench_bad_input_exits_2_with_one_line(capsys, argv):
-    code, out, err = run(capsys, "bench", *argv)
+    code, out, err = run_cli(capsys, "bench", *argv)
     assert code == 2 and out == ""
     assert err.startswith("alphadarts: error:") and len(err.strip().splitlines()) == 1

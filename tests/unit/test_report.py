@@ -1,5 +1,8 @@
 """The experiment report (issue #11): synthetic sweep and retrain tables in, report.html and
-valid PNGs out; degrades to the sweep alone, skips plots of knobs not swept (no Ray)."""
+valid PNGs out; degrades to the sweep alone, skips plots of knobs not swept (no Ray).
+
+The full report is drawn for both spaces; the tests of one section's behaviour (no retrain,
+knobs, the CLI, directories) use the NB201 sweep, whose α figure has 6 panels, not 2 x 14."""
 
 import io
 import re
@@ -61,7 +64,7 @@ def test_full_report_has_leaderboard_cells_alphas_and_valid_pngs(tmp_path, space
 
 
 def test_without_retrain_the_sweep_parts_remain_and_say_so(tmp_path):
-    trials = make_sweep(tmp_path)
+    trials = make_sweep(tmp_path, "nb201")
     # A trial ASHA stopped early with the highest (earlier-epoch) value does not win.
     stopped = next(t for t in trials if t["status"] == "STOPPED")
     stopped["objective"] = 0.99
@@ -72,12 +75,12 @@ def test_without_retrain_the_sweep_parts_remain_and_say_so(tmp_path):
     assert "retrain-leaderboard" not in refs.tables and "sweep-leaderboard" in refs.tables
     best = max((t for t in trials if t["status"] == "TERMINATED"), key=lambda t: t["objective"])
     assert f"Winner {best['genotype_hash']}, chosen by best sweep objective" in text
-    assert "report/cells.png" in refs.images and "report/alphas_normal.png" in refs.images
+    assert "report/cells.png" in refs.images and "report/alphas_cell.png" in refs.images
     _assert_pngs(page, refs)
 
 
 def test_knob_not_swept_is_skipped_with_a_line(tmp_path):
-    make_sweep(tmp_path, knobs=("mask_ratio", "seed"))
+    make_sweep(tmp_path, "nb201", knobs=("mask_ratio", "seed"))
     page = Path(write_report(str(tmp_path)))
     refs = page_refs(page)
     assert "decoder_depth was not swept" in page.read_text()
@@ -89,13 +92,13 @@ def test_knob_not_swept_is_skipped_with_a_line(tmp_path):
 def test_report_reads_retrain_from_its_own_directory(tmp_path):
     sweep, retrain, out = tmp_path / "sweep", tmp_path / "retrain", tmp_path / "out"
     sweep.mkdir(), retrain.mkdir()
-    hashes = make_retrain(retrain, make_sweep(sweep))
+    hashes = make_retrain(retrain, make_sweep(sweep, "nb201"), "nb201")
     page = Path(write_report(str(out), sweep_dir=str(sweep), retrain_dir=str(retrain)))
     assert page.parent == out and all(key in page.read_text() for key in hashes)
 
 
 def test_cli_writes_the_report_and_refuses_a_non_experiment(tmp_path, capsys):
-    make_sweep(tmp_path)
+    make_sweep(tmp_path, "nb201")
     assert main(["report", str(tmp_path)]) == 0
     assert capsys.readouterr().out.strip() == str(tmp_path / REPORT_FILE)
     (tmp_path / "empty").mkdir()
@@ -126,11 +129,11 @@ def test_a_sweep_that_just_started_gives_a_page_without_figures(tmp_path):
 
 
 def test_a_string_knob_is_plotted_by_category(tmp_path):
-    trials = make_sweep(tmp_path)
+    trials = make_sweep(tmp_path, "nb201")
     for number, row in enumerate(trials):
         row["phases"] = "weights+alpha" if number % 2 else "alpha"
     meta = {"metric": "alpha_acc", "mode": "max", "knobs": ["mask_ratio", "seed", "phases"],
-            "epochs": 3, "space": "darts", "study_name": "t"}
+            "epochs": 3, "space": "nb201", "study_name": "t"}
     results.write_trials(str(tmp_path), trials, meta)
     page = Path(write_report(str(tmp_path)))
     refs = page_refs(page)

@@ -1,6 +1,7 @@
 """The second-order α gradient against finite differences of the unrolled objective."""
 
 import torch
+from helpers import run_on_two_ranks
 
 from search_space import build_supernet
 from trainables.config import MimConfig
@@ -107,15 +108,13 @@ def _on_rank(rank: int, world_size: int, init_file: str, out_dir: str) -> None:
 
 
 def test_two_workers_on_half_batches_give_the_global_batch_gradient(tmp_path):
-    import torch.multiprocessing as mp
-
     from trainables.distributed import Collective
 
     try:
         whole = _second_order_alpha_grads(Collective(), slice(0, 4))
     finally:
         torch.set_default_dtype(torch.float32)
-    mp.spawn(_on_rank, args=(2, str(tmp_path / "rendezvous"), str(tmp_path)), nprocs=2)
+    run_on_two_ranks(_on_rank, 2, str(tmp_path / "rendezvous"), str(tmp_path))
     for rank in range(2):
         split = torch.load(tmp_path / f"rank{rank}.pt")
         for g_whole, g_split in zip(whole, split):

@@ -5,7 +5,7 @@ rank 0's weights on the whole test set (so rank 1 tested the same weights, nothi
 import pytest
 import torch
 import torch.distributed as dist
-import torch.multiprocessing as mp
+from helpers import run_on_two_ranks
 
 from search_space import build_network, parse_genotype
 from trainables.distributed import Collective
@@ -43,7 +43,7 @@ def _worker(rank: int, init_file: str, out_dir: str) -> None:
 
 
 def test_two_ranks_agree_and_test_accuracy_is_exact(tmp_path):
-    mp.start_processes(_worker, args=(str(tmp_path / "init"), str(tmp_path)), nprocs=2, start_method="spawn")
+    run_on_two_ranks(_worker, str(tmp_path / "init"), str(tmp_path))
     rank0, rank1 = (torch.load(tmp_path / f"rank{r}.pt", weights_only=True) for r in (0, 1))
     assert (rank0["states"], rank1["states"]) == (1, 0)
     assert rank0["metrics"]["workers"] == 2

@@ -6,6 +6,7 @@ import json
 
 import pytest
 import torch
+from helpers import assert_bitwise_equal, with_changes
 from pydantic import ValidationError
 
 from orchestrator.cli import main
@@ -31,20 +32,7 @@ def tiny(**changes) -> TrainConfig:
         "optim": {"lr": 0.05},
         "cutout_length": 3,
     }
-    for key, value in changes.items():
-        node = raw
-        *path, last = key.split("__")
-        for part in path:
-            node = node.setdefault(part, {})
-        node[last] = value
-    return TrainConfig.model_validate(raw)
-
-
-def assert_bitwise_equal(a: dict, b: dict):
-    assert a.keys() == b.keys()
-    for k in a:
-        if torch.is_tensor(a[k]):
-            assert torch.equal(a[k], b[k]), k
+    return TrainConfig.model_validate(with_changes(raw, **changes))
 
 
 def test_same_seed_same_weights_to_the_last_bit():

@@ -1,0 +1,44 @@
+"""Helpers shared by unit and integration tests (plain functions; fixtures live in conftest)."""
+
+import torch
+
+
+def assert_bitwise_equal(a: dict, b: dict) -> None:
+    """Same keys, every tensor equal to the last bit and every other value equal."""
+    assert a.keys() == b.keys()
+    for k in a:
+        if torch.is_tensor(a[k]):
+            assert torch.is_tensor(b[k]) and torch.equal(a[k], b[k]), k
+        else:
+            assert a[k] == b[k], k
+
+
+def with_changes(raw: dict, **changes) -> dict:
+    """`raw` with `a__b=v` setting raw["a"]["b"] = v (the tests' tiny config builders)."""
+    for key, value in changes.items():
+        node = raw
+        *path, last = key.split("__")
+        for part in path:
+            node = node.setdefault(part, {})
+        node[last] = value
+    return raw
+
+
+def run_cli(capsys, *argv) -> tuple[int, str, str]:
+    """`alphadarts ARGV` in-process: (exit code, stdout, stderr)."""
+    from orchestrator.cli import main
+
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def run_on_two_ranks(fn, *args) -> None:
+    """`fn(rank, *args)` in 2 processes, as `torch.multiprocessing.spawn` does, but forked:
+    the children inherit torch and the project's modules already imported instead of
+    importing them again (seconds per child on a small machine). The callers' workers set
+    their own seeds and join a gloo group through a file; the test process holds no threads
+    but torch's single intra-op one (tests/conftest.py)."""
+    import torch.multiprocessing as mp
+
+    mp.start_processes(fn, args=args, nprocs=2, start_method="fork")
