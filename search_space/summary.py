@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Sequence
 
 import torch
@@ -26,19 +25,18 @@ def count_macs(model: nn.Module, input_shape: Sequence[int]) -> int:
     ((C, H, W) means batch 1), counted by torch's FlopCounterMode: MACs = FLOPs / 2.
     In eval mode no auxiliary head runs, so it is excluded like in the papers.
 
-    The pass runs on a copy of the model on the `meta` device: the count only needs shapes,
-    and skipping the arithmetic makes it seconds faster on a CPU. Should an op lack a meta
-    kernel, the count falls back to a real pass.
+    The pass is a real one (batch 1, no autograd) where the model lives. A pass on a `meta`
+    copy, which skips the arithmetic, was measured slower on this project's CPU machine at
+    every size it counts: 2.15 s against 0.26 s for DARTS_V2 (C=36, 20 cells, 32x32), 2.61 s
+    against 0.77 s for the C=16 8-cell supernet, 2.2 s against 0.34 s for a tiny one (its
+    copy and meta dispatch cost more than the convolutions it skips).
     """
     shape = tuple(input_shape)
     if len(shape) == 3:
         shape = (1, *shape)
-    try:
-        return _count_macs(copy.deepcopy(model).to("meta"), shape, torch.device("meta"))
-    except (NotImplementedError, RuntimeError):
-        parameter = next(model.parameters(), None)
-        device = parameter.device if parameter is not None else torch.device("cpu")
-        return _count_macs(model, shape, device)
+    parameter = next(model.parameters(), None)
+    device = parameter.device if parameter is not None else torch.device("cpu")
+    return _count_macs(model, shape, device)
 
 
 def _count_macs(model: nn.Module, shape: tuple[int, ...], device: torch.device) -> int:
