@@ -5,12 +5,32 @@ restarts. The search and the train loop both run through it."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 
 from ray.train import CheckpointConfig, FailureConfig, RunConfig, ScalingConfig
 from ray.train.torch import TorchConfig, TorchTrainer
 
 from trainables.config import WorkerResources
+
+#: Ray Train V2 logs every `ray.train.report` at INFO with its whole metrics dict ("Reporting
+#: training result ...": α and the genotype, kilobytes per epoch, forwarded to the driver's
+#: console). Its logger is named after the module's file (`logging.getLogger(__file__)`).
+_REPORT_LOGGER_MODULE = "ray.train.v2._internal.execution.context"
+
+
+def quiet_train_worker() -> None:
+    """Called first on each Train worker: raise the report logger of Ray Train to WARNING.
+    Nothing is lost: every reported metric reaches the Tune result, the tables and the
+    checkpoints; only the log line repeating it goes."""
+    import importlib
+
+    try:
+        module = importlib.import_module(_REPORT_LOGGER_MODULE)
+    except ImportError:  # another Ray layout: nothing to silence there
+        return
+    for name in (module.__file__, module.__name__):
+        logging.getLogger(name).setLevel(logging.WARNING)
 
 
 def torch_trainer(

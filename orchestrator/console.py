@@ -1,0 +1,99 @@
+"""What a Tune stage prints while it runs, and what it leaves for TensorBoard.
+
+Tune's default output prints every trial's whole result (α, the genotype) and its TensorBoard
+logger warns about list values it cannot draw. Here instead:
+  - `progress_reporting(...)`: Tune's legacy `CLIReporter` at verbosity 1 (the status table
+    only), with the columns a stage names, printed when something changed and at most every
+    `interval_s` seconds (plus once at the end);
+  - `ScalarTBXLoggerCallback`: TensorBoard event files with the scalar metrics only (and, when
+    a trial ends, its HParams: knobs -> last scalars), so lists and dicts never reach
+    tensorboardX;
+  - `announce(...)`: the experiment directory and how to look at it, at start and end.
+The Train workers' own "Reporting training result ..." log is silenced in
+`trainables.ray_trainer.quiet_train_worker`.
+"""
+
+from __future__ import annotations
+
+import logging
+import numbers
+import os
+import shlex
+import time
+
+from ray.tune import CLIReporter
+from ray.tune.logger import TBXLoggerCallback
+
+log = logging.getLogger(__name__)
+
+#: seconds between two progress tables (the last one is always printed). `-v` lowers it.
+DEFAULT_INTERVAL_S = 30.0
+
+#: set by the CLI's -q/-v: 0 = no progress table, 1 = the table, 2 = the table more often
+_verbosity = 1
+
+
+def set_verbosity(level: int) -> None:
+    global _verbosity
+    _verbosity = level
+
+
+class ChangedOnlyReporter(CLIReporter):
+    """A CLIReporter that prints only when a trial changed status or reported again since the
+    last table, at most every `interval_s` seconds; always at the end."""
+
+    def __init__(self, *args, interval_s: float = DEFAULT_INTERVAL_S, **kwargs):
+        super().__init__(*args, max_report_frequency=0, **kwargs)
+        self._interval_s = interval_s
+        self._last_printed = 0.0
+        self._last_state: tuple = ()
+
+    def should_report(self, trials, done: bool = False) -> bool:
+        state = tuple(sorted((t.trial_id, t.status, (t.last_result or {}).get("training_iteration"))
+                             for t in trials))
+        if done:
+            return True
+        if state == self._last_state or time.monotonic() - self._last_printed < self._interval_s:
+            return False
+        self._last_state, self._last_printed = state, time.monotonic()
+        return True
+
+
+def progress_reporting(metric_columns: list[str], parameter_columns: list[str],
+                       metric: str | None = None, mode: str | None = None) -> dict:
+    """`tune.RunConfig` keyword arguments: the status table with these columns, or nothing
+    with -q. Switches Tune to its legacy output engine (the new one ignores a reporter and
+    prints every trial's whole result), which it reads from the environment."""
+    os.environ["RAY_AIR_NEW_OUTPUT"] = "0"
+    if _verbosity <= 0:
+        return {"verbose": 0}
+    reporter = ChangedOnlyReporter(
+        metric_columns=list(dict.fromkeys(metric_columns)), parameter_columns=list(parameter_columns),
+        metric=metric, mode=mode, max_column_length=24,
+        interval_s=DEFAULT_INTERVAL_S if _verbosity == 1 else 5.0,
+    )
+    return {"verbose": 1, "progress_reporter": reporter}
+
+
+class ScalarTBXLoggerCallback(TBXLoggerCallback):
+    """Tune's TensorBoard logger, given only the numeric metrics of each result: α, the
+    genotype and the rank digests (dicts, lists, strings) live in the Parquet tables and
+    checkpoints, and tensorboardX would only warn about them. A callback of this class in
+    `RunConfig.callbacks` replaces Tune's default one."""
+
+    def log_trial_result(self, iteration: int, trial, result: dict):
+        scalars = {k: v for k, v in result.items()
+                   if k == "config" or (isinstance(v, numbers.Number) and not isinstance(v, bool))}
+        super().log_trial_result(iteration, trial, scalars)
+
+
+def dashboard_command(directory: str) -> str:
+    return f"alphadarts dashboard {shlex.quote(str(directory))}"
+
+
+def announce(stage: str, directory: str, when: str) -> None:
+    """One line at the start and at the end of a stage: where its results are and the
+    command that shows them (TensorBoard + optuna-dashboard)."""
+    if _verbosity <= 0 and when == "start":
+        return
+    print(f"{stage} {when}: {directory}  (watch it: {dashboard_command(directory)})", flush=True)
