@@ -23,6 +23,7 @@ COMMANDS = {
     "retrain": "retrain_cmd",
     "pipeline": "pipeline_cmd",
     "report": "report_cmd",
+    "dashboard": "dashboard_cmd",
 }
 
 
