@@ -69,7 +69,7 @@ def progress_reporting(metric_columns: list[str], parameter_columns: list[str],
         return {"verbose": 0}
     reporter = ChangedOnlyReporter(
         metric_columns=list(dict.fromkeys(metric_columns)), parameter_columns=list(parameter_columns),
-        metric=metric, mode=mode, max_column_length=24,
+        metric=metric, mode=mode, max_column_length=24, print_intermediate_tables=True,
         interval_s=DEFAULT_INTERVAL_S if _verbosity == 1 else 5.0,
     )
     return {"verbose": 1, "progress_reporter": reporter}
