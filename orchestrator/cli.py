@@ -87,7 +87,7 @@ def _add_global_flags(parser: argparse.ArgumentParser, default) -> None:
     loud.add_argument("-q", "--quiet", dest="verbosity", action="store_const", const=0, default=default,
                       help="warnings and results only: no progress table, no INFO logs")
     loud.add_argument("-v", "--verbose", dest="verbosity", action="store_const", const=2,
-                      default=default, help="the progress table every 5 s instead of every 30 s")
+                      default=default, help="the progress table for new epochs every 5 s instead of every 2 min")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -3,8 +3,8 @@
 Tune's default output prints every trial's whole result (α, the genotype) and its TensorBoard
 logger warns about list values it cannot draw. Here instead:
   - `progress_reporting(...)`: Tune's legacy `CLIReporter` at verbosity 1 (the status table
-    only), with the columns a stage names, printed when something changed and at most every
-    `interval_s` seconds (plus once at the end);
+    only), with the columns a stage names, printed when a trial starts or ends, for new
+    epochs alone at most every `interval_s` seconds, and once at the end;
   - `ScalarTBXLoggerCallback`: TensorBoard event files with the scalar metrics only (and, when
     a trial ends, its HParams: knobs -> last scalars), so lists and dicts never reach
     tensorboardX;
@@ -26,8 +26,9 @@ from ray.tune.logger import TBXLoggerCallback
 
 log = logging.getLogger(__name__)
 
-#: seconds between two progress tables (the last one is always printed). `-v` lowers it.
-DEFAULT_INTERVAL_S = 30.0
+#: seconds between two progress tables for new epochs alone (a trial that starts or ends
+#: prints sooner; the last table always). `-v` lowers it.
+DEFAULT_INTERVAL_S = 120.0
 
 #: set by the CLI's -q/-v: 0 = no progress table, 1 = the table, 2 = the table more often
 _verbosity = 1
@@ -39,24 +40,34 @@ def set_verbosity(level: int) -> None:
 
 
 class ChangedOnlyReporter(CLIReporter):
-    """A CLIReporter that prints only when a trial changed status or reported again since the
-    last table, at most every `interval_s` seconds; always at the end."""
+    """A CLIReporter that prints when a trial changed status (at most every `status_s`
+    seconds), when trials only reported new epochs at most every `interval_s` seconds, and
+    always at the end: the number of tables follows the number of trials, not the wall time.
+    Tune's "Result logdir" line (a staging directory under /tmp/ray, not the experiment
+    directory) is left out."""
 
-    def __init__(self, *args, interval_s: float = DEFAULT_INTERVAL_S, **kwargs):
+    def __init__(self, *args, interval_s: float = DEFAULT_INTERVAL_S, status_s: float = 5.0, **kwargs):
         super().__init__(*args, max_report_frequency=0, **kwargs)
-        self._interval_s = interval_s
-        self._last_printed = 0.0
-        self._last_state: tuple = ()
+        self._interval_s, self._status_s = interval_s, status_s
+        self._last_printed = float("-inf")
+        self._last_status: tuple = ()
+        self._last_results: tuple = ()
 
     def should_report(self, trials, done: bool = False) -> bool:
-        state = tuple(sorted((t.trial_id, t.status, (t.last_result or {}).get("training_iteration"))
-                             for t in trials))
-        if done:
-            return True
-        if state == self._last_state or time.monotonic() - self._last_printed < self._interval_s:
+        status = tuple(sorted((t.trial_id, t.status) for t in trials))
+        results = tuple(sorted((t.trial_id, (t.last_result or {}).get("training_iteration"))
+                               for t in trials))
+        waited = time.monotonic() - self._last_printed
+        if not (done or (status != self._last_status and waited >= self._status_s)
+                or (results != self._last_results and waited >= self._interval_s)):
             return False
-        self._last_state, self._last_printed = state, time.monotonic()
+        self._last_status, self._last_results = status, results
+        self._last_printed = time.monotonic()
         return True
+
+    def _print(self, msg: str):
+        super()._print("\n".join(line for line in msg.splitlines()
+                                 if not line.startswith("Result logdir:")))
 
 
 def progress_reporting(metric_columns: list[str], parameter_columns: list[str],

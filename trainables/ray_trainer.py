@@ -15,22 +15,25 @@ from trainables.config import WorkerResources
 
 #: Ray Train V2 logs every `ray.train.report` at INFO with its whole metrics dict ("Reporting
 #: training result ...": α and the genotype, kilobytes per epoch, forwarded to the driver's
-#: console). Its logger is named after the module's file (`logging.getLogger(__file__)`).
-_REPORT_LOGGER_MODULE = "ray.train.v2._internal.execution.context"
+#: console; its logger is named after the module's file, `logging.getLogger(__file__)`), and
+#: every checkpoint's path ("Checkpoint successfully created at ...", a module-named logger;
+#: the result tables record the path).
+_QUIET_MODULES = ("ray.train.v2._internal.execution.context", "ray.train.v2._internal.execution.storage")
 
 
 def quiet_train_worker() -> None:
-    """Called first on each Train worker: raise the report logger of Ray Train to WARNING.
-    Nothing is lost: every reported metric reaches the Tune result, the tables and the
-    checkpoints; only the log line repeating it goes."""
+    """Called first on each Train worker: raise Ray Train's per-report and per-checkpoint
+    loggers to WARNING. Nothing is lost: every reported metric reaches the Tune result, the
+    tables and the checkpoints; only the log lines repeating them go."""
     import importlib
 
-    try:
-        module = importlib.import_module(_REPORT_LOGGER_MODULE)
-    except ImportError:  # another Ray layout: nothing to silence there
-        return
-    for name in (module.__file__, module.__name__):
-        logging.getLogger(name).setLevel(logging.WARNING)
+    for module_name in _QUIET_MODULES:
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError:  # another Ray layout: nothing to silence there
+            continue
+        for name in (module.__file__, module.__name__):
+            logging.getLogger(name).setLevel(logging.WARNING)
 
 
 def torch_trainer(

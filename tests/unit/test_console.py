@@ -1,4 +1,5 @@
-"""What a Tune stage prints: the progress table only when something changed (no Ray run)."""
+"""What a Tune stage prints: the progress table when a trial starts or ends, for new epochs
+alone at most every interval, always at the end (no Ray run)."""
 
 from types import SimpleNamespace
 
@@ -10,20 +11,32 @@ def _trial(trial_id, status, iteration=None):
     return SimpleNamespace(trial_id=trial_id, status=status, last_result=result)
 
 
-def test_the_table_is_printed_on_change_at_most_every_interval(monkeypatch):
+def test_the_table_follows_the_trials_not_the_clock(monkeypatch):
     now = [1000.0]
     monkeypatch.setattr(console.time, "monotonic", lambda: now[0])
-    reporter = console.ChangedOnlyReporter(metric_columns=["epoch"], interval_s=30)
+    reporter = console.ChangedOnlyReporter(metric_columns=["epoch"], interval_s=120, status_s=5)
     trials = [_trial("a", "PENDING"), _trial("b", "PENDING")]
     assert reporter.should_report(trials)            # the first state
-    trials[0] = _trial("a", "RUNNING", 1)
+    trials[0] = _trial("a", "RUNNING")
+    now[0] += 1
+    assert not reporter.should_report(trials)        # a status change, but just printed
     now[0] += 5
-    assert not reporter.should_report(trials)        # changed, but within the interval
-    now[0] += 30
-    assert reporter.should_report(trials)            # changed, and the interval is over
+    assert reporter.should_report(trials)            # a status change: printed soon
+    trials[0] = _trial("a", "RUNNING", 1)
     now[0] += 60
-    assert not reporter.should_report(trials)        # nothing changed: nothing printed
+    assert not reporter.should_report(trials)        # a new epoch alone waits for the interval
+    now[0] += 60
+    assert reporter.should_report(trials)
+    now[0] += 600
+    assert not reporter.should_report(trials)        # nothing changed: nothing, however long
     assert reporter.should_report(trials, done=True)  # the last table always
+
+
+def test_tunes_staging_directory_line_is_left_out(capsys):
+    reporter = console.ChangedOnlyReporter(metric_columns=["epoch"])
+    reporter._print("== Status ==\nResult logdir: /tmp/ray/session_x/artifacts\nNumber of trials: 1/1")
+    out = capsys.readouterr().out
+    assert "Result logdir" not in out and "Number of trials: 1/1" in out
 
 
 def test_start_and_end_lines_name_the_directory_and_the_dashboard(capsys):
