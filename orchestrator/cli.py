@@ -1,4 +1,7 @@
-"""`alphadarts` entry point: parse the command line, dispatch, map bad input to exit code 2."""
+"""`alphadarts` entry point: parse the command line, dispatch, map bad input to exit code 2.
+
+(Developers' note; what users read is USER_HELP below.)
+"""
 
 from __future__ import annotations
 
@@ -23,7 +26,28 @@ COMMANDS = {
     "retrain": "retrain_cmd",
     "pipeline": "pipeline_cmd",
     "report": "report_cmd",
+    "dashboard": "dashboard_cmd",
 }
+
+
+USER_HELP = """\
+alphadarts: differentiable architecture search (DARTS) with masked image modeling (αDARTS),
+run on Ray: sweeps the MIM knobs with Tune + Optuna, retrains the best cells over seeds, and
+reports which architecture wins and how good it really is.
+
+Start here:
+  alphadarts pipeline quickstart               the whole job on offline data (a few minutes on a CPU)
+  alphadarts dashboard runs/quickstart-sweep   TensorBoard + optuna-dashboard while it runs or after
+  alphadarts results runs/quickstart-sweep     leaderboard, spread across seeds, which knob matters
+
+CONFIG is a YAML file or a preset (quickstart, cifar10, cifar100, nb201-cifar10); --set k=v
+overrides any field. Bad input exits 2 with one line naming the field, the value and what is
+allowed; a run that fails exits 1."""
+
+EPILOG = "`alphadarts COMMAND --help` describes one command. README.md has the rest."
+
+#: -q / default / -v: what the console shows (orchestrator.console) and the log level
+VERBOSITY = {0: logging.WARNING, 1: logging.INFO, 2: logging.INFO}
 
 
 class _Parser(argparse.ArgumentParser):
@@ -45,24 +69,55 @@ def _available_commands() -> dict[str, object]:
     return modules
 
 
+def version() -> str:
+    from importlib.metadata import PackageNotFoundError, version as installed
+
+    try:
+        return installed("alphadarts")
+    except PackageNotFoundError:  # run from a checkout without installing
+        return "unknown (not installed)"
+
+
+def _add_global_flags(parser: argparse.ArgumentParser, default) -> None:
+    """Flags every command takes, before or after its name (`alphadarts -q sweep ...` and
+    `alphadarts sweep ... -q`)."""
+    parser.add_argument("--debug", action="store_true", default=default,
+                        help="show tracebacks for errors, log at DEBUG")
+    loud = parser.add_mutually_exclusive_group()
+    loud.add_argument("-q", "--quiet", dest="verbosity", action="store_const", const=0, default=default,
+                      help="warnings and results only: no progress table, no INFO logs")
+    loud.add_argument("-v", "--verbose", dest="verbosity", action="store_const", const=2,
+                      default=default, help="the progress table for new epochs every 5 s instead of every 2 min")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="alphadarts", description=__doc__)
-    parser.add_argument("--debug", action="store_true", help="show tracebacks for errors")
-    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    parser = _Parser(prog="alphadarts", description=USER_HELP, epilog=EPILOG,
+                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"alphadarts {version()}")
+    _add_global_flags(parser, None)
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser,
+                                metavar="COMMAND", title="commands")
     for module in _available_commands().values():
         module.add_parser(sub)
+    for command in sub.choices.values():
+        _add_global_flags(command, argparse.SUPPRESS)  # the top-level value unless given here
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
+    from orchestrator import console
+
     argv = sys.argv[1:] if argv is None else argv
-    debug = "--debug" in argv
-    logging.basicConfig(
-        level=logging.DEBUG if debug else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
     parser = build_parser()
     args = parser.parse_args(argv)
+    debug = bool(args.debug)
+    verbosity = 1 if args.verbosity is None else args.verbosity
+    logging.basicConfig(
+        level=logging.DEBUG if debug else VERBOSITY[verbosity],
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    logging.getLogger().setLevel(logging.DEBUG if debug else VERBOSITY[verbosity])
+    console.set_verbosity(verbosity)
     try:
         return int(args.run(args) or 0)
     except (UsageError, SearchSpaceError, InputError) as exc:

@@ -43,7 +43,9 @@ def run_pipeline(config: ExperimentConfig, address: str | None = None) -> dict:
     check_sweep(config)  # every door checked before Ray starts or any stage runs
     check_data_source(config.retrain.data.loading())
     stages = {}
+    from orchestrator.console import announce
 
+    announce("pipeline", pipeline_dir(config), "start")
     stages["sweep"] = "skipped (finished before)" if sweep_finished(config) else "ran"
     if stages["sweep"] == "ran":
         summary = run_sweep(config, address=address)
@@ -67,6 +69,7 @@ def run_pipeline(config: ExperimentConfig, address: str | None = None) -> dict:
     report = write_report(pipeline_dir(config), sweep_dir=sweep_dir(config),
                           retrain_dir=retrain_dir(config))
     stages["report"] = "written"
+    announce("pipeline", pipeline_dir(config), "end")
     return {
         "experiment_dir": pipeline_dir(config),
         "report": report,

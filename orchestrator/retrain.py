@@ -114,6 +114,7 @@ def run_retrain(config: ExperimentConfig, targets: list[RetrainTarget], seeds: i
     import ray
     from ray import tune
 
+    from orchestrator.console import ScalarTBXLoggerCallback, announce, progress_reporting
     from orchestrator.ray_runtime import ensure_ray
     from trainables.data import check_data_source
 
@@ -150,9 +151,13 @@ def run_retrain(config: ExperimentConfig, targets: list[RetrainTarget], seeds: i
             name=experiment_name(config),
             storage_path=config.storage_path,
             failure_config=tune.FailureConfig(max_failures=0),
+            callbacks=[ScalarTBXLoggerCallback()],
+            **progress_reporting(["epoch", "test_acc", "test_ce", "train_acc"], ["pair"]),
         ),
     )
+    announce("retrain", path, "start")
     grid = tuner.fit()
+    announce("retrain", path, "end")
 
     rows = []
     for result in grid:

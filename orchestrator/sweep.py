@@ -19,6 +19,7 @@ import ray
 from ray import tune
 
 from orchestrator.config import ExperimentConfig
+from orchestrator.console import ScalarTBXLoggerCallback, announce, progress_reporting
 from orchestrator.errors import UsageError
 from orchestrator.ray_runtime import ensure_ray
 from orchestrator.recorder import SweepRecorder
@@ -140,6 +141,7 @@ def run_sweep(config: ExperimentConfig, address: str | None = None, resume: bool
         )
     ensure_ray(address)
     check_state_api()
+    announce("sweep", path, "start")
 
     searches_dir = join(path, SEARCHES_DIR)
     trainable = tune.with_resources(
@@ -151,6 +153,7 @@ def run_sweep(config: ExperimentConfig, address: str | None = None, resume: bool
     )
     if restoring:
         log.info("resuming the sweep in %s", path)
+        progress_reporting(*progress_columns(config))  # the saved Tuner holds the reporter
         tuner = tune.Tuner.restore(
             path, trainable, resume_unfinished=True, resume_errored=False, restart_errored=False
         )
@@ -159,6 +162,7 @@ def run_sweep(config: ExperimentConfig, address: str | None = None, resume: bool
         write_json(join(path, CONFIG_FILE), config.model_dump(mode="json"))
         tuner = _new_tuner(config, path, trainable, searches_dir, concurrency)
     tuner.fit()
+    announce("sweep", path, "end")
 
     trials, meta = load_trials(path)
     summary = summarize(trials, meta, path)
@@ -171,6 +175,15 @@ def run_sweep(config: ExperimentConfig, address: str | None = None, resume: bool
 
 def _study_storage(path: str) -> str:
     return f"sqlite:///{Path(path, STUDY_FILE)}"
+
+
+def progress_columns(config: ExperimentConfig) -> tuple[list[str], list[str]]:
+    """The status table's metric and parameter columns: the epoch, the objective (and what
+    ASHA prunes on), the collapse signals and the MIM loss; the swept knobs."""
+    objective = config.sweep.objective
+    metrics = ["epoch", objective.metric, objective.pruning_metric, "param_free_ops",
+               "alpha_entropy", "mim_loss"]
+    return metrics, list(config.sweep.space.swept)
 
 
 def _new_tuner(config: ExperimentConfig, path: str, trainable, searches_dir: str, concurrency: int):
@@ -220,6 +233,7 @@ def _new_tuner(config: ExperimentConfig, path: str, trainable, searches_dir: str
             name=experiment_name(config),
             storage_path=config.storage_path,
             failure_config=tune.FailureConfig(max_failures=sweep.max_trial_failures),
-            callbacks=[SweepRecorder(path, meta, searches_dir)],
+            callbacks=[SweepRecorder(path, meta, searches_dir), ScalarTBXLoggerCallback()],
+            **progress_reporting(*progress_columns(config), metric=metric, mode=mode),
         ),
     )

@@ -137,3 +137,22 @@ def browser_check(page: Path, profile: Path, extra_html: str = "") -> dict:
     found = re.search(r'<pre id="report-check">(.*?)</pre>', done.stdout, re.S)
     assert found, f"no verdict in the dumped DOM (rc {done.returncode}): {done.stderr[-2000:]}"
     return json.loads(found.group(1).replace("&quot;", '"').replace("&amp;", "&"))
+
+
+def tensorboard_hparams(trial_dir: Path) -> dict:
+    """The HParams (knob -> value) that TensorBoard's own event reader finds in a trial's
+    event files ({} if none), read as its HParams plugin reads them."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+    from tensorboard.plugins.hparams import metadata, plugin_data_pb2
+
+    accumulator = EventAccumulator(str(trial_dir))
+    accumulator.Reload()
+    try:
+        content = accumulator.PluginTagToContent(metadata.PLUGIN_NAME)
+    except KeyError:  # no HParams in these files
+        return {}
+    if metadata.SESSION_START_INFO_TAG not in content:
+        return {}
+    data = plugin_data_pb2.HParamsPluginData.FromString(content[metadata.SESSION_START_INFO_TAG])
+    return {name: getattr(value, value.WhichOneof("kind"))
+            for name, value in data.session_start_info.hparams.items()}

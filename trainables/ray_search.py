@@ -12,7 +12,7 @@ from ray.train.torch import TorchTrainer
 
 from trainables.config import SearchConfig
 from trainables.distributed import Collective
-from trainables.ray_trainer import torch_trainer
+from trainables.ray_trainer import quiet_train_worker, torch_trainer
 from trainables.reporters import LastReportHeld, RayTrainReporter
 from trainables.search_loop import run_search
 from trainables.train_config import TrainConfig
@@ -26,6 +26,7 @@ def search_worker(loop_config: dict) -> None:
     and its test accuracy reported with the search's last epoch (`proxy_acc`)."""
     import ray.train.torch
 
+    quiet_train_worker()
     collective = Collective.current(ray.train.torch.get_device())
     search, proxy = loop_config["search"], loop_config.get("proxy")
     if proxy is None:

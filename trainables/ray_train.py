@@ -9,7 +9,7 @@ from ray.train.torch import TorchTrainer
 
 from search_space import Genotype
 from trainables.distributed import Collective
-from trainables.ray_trainer import torch_trainer
+from trainables.ray_trainer import quiet_train_worker, torch_trainer
 from trainables.reporters import RayTrainReporter
 from trainables.train_config import TrainConfig
 from trainables.train_loop import run_train
@@ -20,6 +20,7 @@ def train_worker(loop_config: dict) -> None:
     objects themselves (Ray pickles them), not dumped and validated again on the way."""
     import ray.train.torch
 
+    quiet_train_worker()
     collective = Collective.current(ray.train.torch.get_device())
     run_train(loop_config["train"], loop_config["genotype"], RayTrainReporter(), collective)
 

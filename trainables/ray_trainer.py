@@ -5,12 +5,35 @@ restarts. The search and the train loop both run through it."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 
 from ray.train import CheckpointConfig, FailureConfig, RunConfig, ScalingConfig
 from ray.train.torch import TorchConfig, TorchTrainer
 
 from trainables.config import WorkerResources
+
+#: Ray Train V2 logs every `ray.train.report` at INFO with its whole metrics dict ("Reporting
+#: training result ...": α and the genotype, kilobytes per epoch, forwarded to the driver's
+#: console; its logger is named after the module's file, `logging.getLogger(__file__)`), and
+#: every checkpoint's path ("Checkpoint successfully created at ...", a module-named logger;
+#: the result tables record the path).
+_QUIET_MODULES = ("ray.train.v2._internal.execution.context", "ray.train.v2._internal.execution.storage")
+
+
+def quiet_train_worker() -> None:
+    """Called first on each Train worker: raise Ray Train's per-report and per-checkpoint
+    loggers to WARNING. Nothing is lost: every reported metric reaches the Tune result, the
+    tables and the checkpoints; only the log lines repeating them go."""
+    import importlib
+
+    for module_name in _QUIET_MODULES:
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError:  # another Ray layout: nothing to silence there
+            continue
+        for name in (module.__file__, module.__name__):
+            logging.getLogger(name).setLevel(logging.WARNING)
 
 
 def torch_trainer(

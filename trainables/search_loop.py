@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from search_space import alpha_entropy, alpha_top_weight, build_supernet, genotype_from_dict
+from search_space import alpha_entropy, alpha_top_weight, build_supernet
 from trainables.seeding import capture_rng, rank_seed, restore_rng, seed_everything
 from trainables.config import SearchConfig
 from trainables.data import load_train_set, sharded_loader, split_for_search
@@ -121,9 +121,9 @@ def run_search(config: SearchConfig, reporter: Reporter, collective: Collective 
         if collective.is_main:
             log.info(
                 "epoch %d/%d  weights_acc %.3f  alpha_acc %.3f  mim %.4f  entropy %.4f  "
-                "param-free %d  %s",
+                "param-free %d  genotype %s",  # the genotype itself is in the epoch tables
                 epoch + 1, config.epochs, metrics["weights_acc"], alpha_acc, metrics["mim_loss"],
-                metrics["alpha_entropy"], metrics["param_free_ops"], genotype_text(metrics["genotype"]),
+                metrics["alpha_entropy"], metrics["param_free_ops"], metrics["genotype_hash"],
             )
         reporter.report(metrics, state)
 
@@ -234,11 +234,6 @@ def _epoch_metrics(epoch, lr, sums, collective, objective, alpha_ce, alpha_acc, 
         "epoch_time_s": elapsed,
         "images_per_s": images / elapsed if elapsed > 0 else 0.0,
     }
-
-
-def genotype_text(genotype: dict) -> str:
-    """The genotype as the papers print it, for log lines."""
-    return str(genotype_from_dict(genotype))
 
 
 def _alpha_digest(objective: SearchObjective) -> str:

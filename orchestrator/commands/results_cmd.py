@@ -1,5 +1,6 @@
-"""`alphadarts results EXPERIMENT_DIR`: a sweep's leaderboard, and its knob settings with
-the objective's spread across seeds."""
+"""`alphadarts results EXPERIMENT_DIR`: a sweep's leaderboard, its knob settings with the
+objective's spread across seeds, and which knob matters (Optuna's parameter importance,
+fANOVA, over the finished trials of the sweep's study)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import json
 import pandas as pd
 
 from orchestrator import results
+from orchestrator.importance import importance_lines, importance_rows, param_importances
 from orchestrator.storage import join, write_bytes
 
 
@@ -16,7 +18,7 @@ def add_parser(subparsers) -> None:
     parser.add_argument("experiment_dir", help="a sweep's directory, e.g. runs/quickstart-sweep")
     parser.add_argument("--json", action="store_true", help="end with one JSON line of results")
     parser.add_argument("--csv", action="store_true",
-                        help="also write leaderboard.csv and seed_groups.csv into the directory")
+                        help="also write leaderboard.csv, seed_groups.csv and importances.csv into the directory")
     parser.set_defaults(run=run)
 
 
@@ -32,14 +34,20 @@ def run(args) -> int:
     knobs = [k for k in meta["knobs"] if k != "seed"]
     print(f"\nby {', '.join(knobs) or 'all trials'}, across seeds:")
     print(_table(groups))
+    importances = param_importances(args.experiment_dir, meta.get("study_name", ""), meta["knobs"])
+    print()
+    print("\n".join(importance_lines(importances, meta["metric"])))
     if args.csv:
-        for name, frame in (("leaderboard.csv", board), ("seed_groups.csv", groups)):
+        imp = pd.DataFrame(importance_rows(importances), columns=["knob", "importance", "evaluator", "note"])
+        for name, frame in (("leaderboard.csv", board), ("seed_groups.csv", groups),
+                            ("importances.csv", imp)):
             target = join(args.experiment_dir, name)
             write_bytes(target, frame.to_csv(index=False).encode())
             print(f"wrote {target}")
     if args.json:
         print(json.dumps({**summary, "leaderboard": results.records(board),
-                          "seed_groups": results.records(groups)}))
+                          "seed_groups": results.records(groups),
+                          "importances": importances}))
     return 0
 
 

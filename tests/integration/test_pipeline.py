@@ -1,18 +1,22 @@
 """`alphadarts pipeline` end to end on the shared local Ray instance: a sweep ranked by the
 proxy objective, the selection, the retrain of the selected genotypes (two seeds, each a
 two-worker DDP Train run), the report opened in a real browser, and reruns that repeat no
-finished trial."""
+finished trial; the console stays small, TensorBoard holds every trial's HParams, and the
+dashboards serve the sweep."""
 
 import json
+import re
 import time
+import urllib.request
 from pathlib import Path
 
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
-from report_tables import CHROMIUM, browser_check, page_refs
+from report_tables import CHROMIUM, browser_check, page_refs, tensorboard_hparams
 
 from orchestrator.cli import main
+from orchestrator.dashboard import Dashboards, ray_dashboard_url, resolve_target
 from orchestrator.retrain_table import RETRAIN_SCHEMA
 from search_space import build_network, count_parameters, genotype_from_dict
 
@@ -33,18 +37,46 @@ TINY = [
 ]
 
 
-def _run(tmp_path, capsys) -> dict:
+#: the console of the tiny pipeline (sweep + retrain + report), stdout and stderr at the
+#: file-descriptor level (Ray's forwarded worker logs included), must stay under this
+CONSOLE_LIMIT = 40_000
+#: an α matrix as Python/JSON prints it: a list of lists of floats
+ALPHA_LIST = re.compile(r"\[\[\s*-?\d+\.\d+(e-?\d+)?,\s*-?\d+\.\d+")
+
+
+def _run(tmp_path, capfd, console: list | None = None) -> dict:
     args = ["pipeline", "quickstart", "--set", f"output_dir={tmp_path}", "--set", "name=p", "--json"]
     for item in TINY:
         args += ["--set", item]
-    assert main(args) == 0
-    return json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    code = main(args)
+    captured = capfd.readouterr()
+    if console is not None:
+        console.append(captured.out + captured.err)
+    assert code == 0, captured.err[-3000:]
+    return json.loads(captured.out.strip().splitlines()[-1])
 
 
-def test_pipeline_answers_and_a_rerun_repeats_no_finished_trial(ray_session, tmp_path, capsys):
+def _get(url: str):
+    with urllib.request.urlopen(url, timeout=10) as response:
+        return json.loads(response.read())
+
+
+def test_pipeline_answers_and_a_rerun_repeats_no_finished_trial(ray_session, tmp_path, capfd):
     started = time.perf_counter()
-    summary = _run(tmp_path, capsys)
+    console = []
+    summary = _run(tmp_path, capfd, console)
     wall = time.perf_counter() - started
+    (tmp_path / "console.txt").write_text(console[0])
+
+    # a quiet console: the status table and the directories, no α, no whole result dicts
+    size = len(console[0].encode())
+    assert size < CONSOLE_LIMIT, f"console {size} bytes: {console[0][-3000:]}"
+    assert not ALPHA_LIST.search(console[0]), ALPHA_LIST.search(console[0]).group(0)
+    assert "Reporting training result" not in console[0] and "'alphas'" not in console[0]
+    assert "invalid value" not in console[0]  # Tune's TensorBoard logger saw no lists
+    pipeline_dir = tmp_path / "p-pipeline"
+    assert f"pipeline start: {pipeline_dir}  (watch it: alphadarts dashboard {pipeline_dir})" in console[0]
+    assert f"sweep end: {tmp_path / 'p-sweep'}" in console[0] and "param_free_ops" in console[0]
     sweep, retrain = Path(summary["sweep_dir"]), Path(summary["retrain_dir"])
     assert summary["experiment_dir"] == str(tmp_path / "p-pipeline")
     assert summary["stages"] == {"sweep": "ran", "retrain": "ran", "report": "written"}
@@ -54,8 +86,33 @@ def test_pipeline_answers_and_a_rerun_repeats_no_finished_trial(ray_session, tmp
     finished = trials[trials.status == "TERMINATED"]
     assert summary["objective"] == "proxy_acc" and len(finished) >= 1
     assert finished.proxy_acc.notna().all() and (finished.objective == finished.proxy_acc).all()
-    assert main(["results", str(sweep)]) == 0
-    assert "proxy_acc" in capsys.readouterr().out
+    assert main(["results", str(sweep), "--json"]) == 0
+    shown = capfd.readouterr().out
+    assert "proxy_acc" in shown and "which knob matters for proxy_acc: fANOVA" in shown
+    importances = json.loads(shown.strip().splitlines()[-1])["importances"]
+    assert importances["evaluator"] == "fanova" and importances["finished_trials"] == len(finished)
+
+    # TensorBoard's own reader finds every trial's HParams (its knobs) in the sweep directory
+    meta_knobs = json.loads(pq.read_schema(sweep / "trials.parquet").metadata[b"alphadarts.sweep"])["knobs"]
+    for row in trials.itertuples():
+        hparams = tensorboard_hparams(sweep / f"trial_{row.trial_id}")
+        assert set(hparams) == set(meta_knobs), (row.trial_id, hparams)
+        assert all(hparams[k] == pytest.approx(getattr(row, k)) for k in meta_knobs)
+
+    # the dashboards on the pipeline's directory: its sweep's runs and study, then stopped
+    dashboards = Dashboards(resolve_target(str(pipeline_dir)))
+    urls = dashboards.start()
+    try:
+        runs = _get(urls["tensorboard"] + "data/runs")
+        assert {f"trial_{t}" for t in trials.trial_id} <= set(runs)
+        (study,) = _get(urls["optuna-dashboard"] + "api/studies")["study_summaries"]
+        assert study["study_name"] == "p"
+        detail = _get(urls["optuna-dashboard"] + f"api/studies/{study['study_id']}")
+        assert sum(t["state"] == "Complete" for t in detail["trials"]) == len(finished)
+    finally:
+        dashboards.stop()
+    ray_url = ray_dashboard_url()  # the shared Ray instance this process is connected to
+    assert ray_url.startswith("http://") and urllib.request.urlopen(ray_url, timeout=10).status == 200
     best = finished.sort_values("objective", ascending=False, kind="stable").iloc[0]
 
     # the retrain: the selected genotype (the best by proxy_acc), two seeds, two workers each
@@ -89,7 +146,7 @@ def test_pipeline_answers_and_a_rerun_repeats_no_finished_trial(ray_session, tmp
     # the same command again: every stage is complete, nothing runs, the tables stay as they were
     epochs_before = (sweep / "epochs.parquet").read_bytes()
     retrain_before = (retrain / "retrain.parquet").read_bytes()
-    again = _run(tmp_path, capsys)
+    again = _run(tmp_path, capfd)
     assert again["stages"]["sweep"].startswith("skipped") and again["stages"]["retrain"].startswith("skipped")
     assert (sweep / "epochs.parquet").read_bytes() == epochs_before
     assert (retrain / "retrain.parquet").read_bytes() == retrain_before
@@ -99,10 +156,10 @@ def test_pipeline_answers_and_a_rerun_repeats_no_finished_trial(ray_session, tmp
     # the rerun runs only the missing seed, whose Train run had finished and only re-reports
     kept = rows[rows.seed == 0]
     pq.write_table(pq.read_table(retrain / "retrain.parquet").slice(0, 1), retrain / "retrain.parquet")
-    third = _run(tmp_path, capsys)
+    third = _run(tmp_path, capfd)
     assert third["stages"]["sweep"].startswith("skipped") and third["stages"]["retrain"] == "ran"
     after = pd.read_parquet(retrain / "retrain.parquet")
     assert list(after.seed) == [0, 1] and after.run_dir[0] == kept.run_dir.iloc[0]
     # not trained again: the re-reported run keeps its recorded wall time and accuracy
     assert after.wall_time_s[1] == rows.wall_time_s[1] and after.test_acc[1] == rows.test_acc[1]
-    print(f"tiny pipeline: {wall:.1f} s")
+    print(f"tiny pipeline: {wall:.1f} s, console {size} bytes")

@@ -1,0 +1,51 @@
+"""The top-level command line: --version, -q/-v anywhere, and a --help written for users."""
+
+import pytest
+
+from orchestrator import console
+from orchestrator.cli import build_parser, main, version
+
+
+def test_version(capsys):
+    with pytest.raises(SystemExit) as stop:
+        main(["--version"])
+    assert stop.value.code == 0
+    assert capsys.readouterr().out.strip() == f"alphadarts {version()}" != "alphadarts "
+
+
+def test_help_opens_with_text_for_users(capsys):
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    out = capsys.readouterr().out
+    description = out.split("\n\n", 2)[1]
+    assert description.startswith("alphadarts: differentiable architecture search")
+    assert "entry point" not in out and "alphadarts pipeline quickstart" in out
+    for command in ("pipeline", "sweep", "results", "dashboard", "report"):
+        assert f"    {command} " in out
+
+
+@pytest.mark.parametrize("argv, level", [
+    (["results", "x"], None), (["-q", "results", "x"], 0), (["results", "x", "-q"], 0),
+    (["-v", "results", "x"], 2), (["results", "x", "--verbose"], 2), (["--quiet", "results", "x"], 0),
+])
+def test_quiet_and_verbose_before_or_after_the_command(argv, level):
+    assert build_parser().parse_args(argv).verbosity == level
+
+
+def test_quiet_and_verbose_together_is_exit_2(capsys):
+    with pytest.raises(SystemExit) as stop:
+        main(["-q", "-v", "results", "x"])
+    assert stop.value.code == 2
+    assert len(capsys.readouterr().err.strip().splitlines()) == 1
+
+
+def test_quiet_turns_the_progress_table_off(tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv("RAY_AIR_NEW_OUTPUT", raising=False)  # progress_reporting sets it: undone after
+    main(["-q", "results", str(tmp_path / "missing")])  # exit 2, but the flag took effect
+    try:
+        assert console.progress_reporting(["epoch"], ["seed"]) == {"verbose": 0}
+        main(["-v", "results", str(tmp_path / "missing")])
+        reporting = console.progress_reporting(["epoch"], ["seed"])
+        assert reporting["verbose"] == 1 and reporting["progress_reporter"]._interval_s == 5.0
+    finally:
+        console.set_verbosity(1)
