@@ -17,7 +17,7 @@ pytestmark = pytest.mark.ray
 
 TWO_WORKERS = [
     "--set", "search.epochs=4",
-    "--set", "search.data.subset=384",
+    "--set", "search.data.subset=256",
     "--set", "search.data.image_size=8",
     "--set", "search.data.batch_size=16",
     "--set", "search.model.channels=4",

@@ -20,8 +20,8 @@ from orchestrator.cli import main
 pytestmark = pytest.mark.ray
 
 TINY = [
-    "--set", "search.epochs=3",
-    "--set", "search.data.subset=192",
+    "--set", "search.epochs=2",
+    "--set", "search.data.subset=128",
     "--set", "search.data.image_size=8",
     "--set", "search.data.batch_size=16",
     "--set", "search.model.channels=4",
@@ -50,8 +50,8 @@ def test_sweep_records_every_trial_and_asha_stops_some(ray_session, tmp_path, ca
     trials = pd.read_parquet(exp / "trials.parquet")
     assert pq.read_schema(exp / "trials.parquet").names == [
         "trial_id", "mask_ratio", "seed", "decoder_depth", *results.TRIAL_COLUMNS]
-    assert (trials[trials.status == "TERMINATED"].epochs == 3).all()
-    assert (trials[trials.status == "STOPPED"].epochs < 3).all()
+    assert (trials[trials.status == "TERMINATED"].epochs == 2).all()
+    assert (trials[trials.status == "STOPPED"].epochs < 2).all()
     assert trials.objective.equals(trials.alpha_ce) and trials.genotype_hash.str.fullmatch("[0-9a-f]{12}").all()
     assert all(json.loads(g)["space"] == "darts" for g in trials.genotype_json)
     best = summary["best"]
