@@ -47,14 +47,15 @@ def build_network(
     channels: int,
     layers: int,
     auxiliary: bool = False,
-    dataset: str = "cifar",
+    family: str = "cifar",
     drop_path_prob: float = 0.0,
     in_channels: int = 3,
 ) -> nn.Module:
     """The discrete network of a genotype (a genotype or anything `parse_genotype` reads).
 
-    `dataset` is the network family ("cifar", "imagenet" for DARTS's mobile network; the
-    space's `network_sizes` keys). Every network's forward returns (logits, logits_aux),
+    `family` is the network family ("cifar", "imagenet" for DARTS's mobile network; the
+    space's `network_sizes` keys), not a dataset name: CIFAR-100 and the offline datasets
+    all use the "cifar" family (`trainables.datasets` maps each dataset to its family). Every network's forward returns (logits, logits_aux),
     logits_aux None unless training with `auxiliary`, and has a `drop_path_prob` attribute
     a trainer may set per epoch.
     """
@@ -66,9 +67,9 @@ def build_network(
             f"genotype {genotype!s} belongs to the {getattr(genotype, 'space', '?')} space, "
             f"not {space}."
         )
-    if dataset not in found.network_sizes:
+    if family not in found.network_sizes:
         raise SearchSpaceError(
-            f"dataset {dataset!r} is not a {space} network kind; "
+            f"network family {family!r} is not one the {space} space builds; "
             f"allowed: {', '.join(found.network_sizes)}."
         )
     if isinstance(drop_path_prob, bool) or not isinstance(drop_path_prob, (int, float)) or not (
@@ -79,7 +80,7 @@ def build_network(
         )
     _check_sizes(num_classes, channels, layers, in_channels)
     return found.network(
-        genotype, num_classes, channels, layers, bool(auxiliary), dataset, drop_path_prob,
+        genotype, num_classes, channels, layers, bool(auxiliary), family, drop_path_prob,
         in_channels,
     )
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import torch
@@ -52,8 +53,13 @@ def _nearest_existing_parent(path: Path) -> Path:
     return path
 
 
-def load_train_set(config: DataConfig, train: bool = True, augment: bool = True) -> Dataset:
-    """The training set (or, with `train=False`, the test set), normalised."""
+def load_images(config: DataConfig, split: Literal["train", "test"] = "train",
+                augment: bool = True) -> Dataset:
+    """The dataset's `split`, normalised; the training split with `augment` gets the
+    dataset's random crops and flips, and `subset` cuts the training split only."""
+    if split not in ("train", "test"):
+        raise ValueError(f"split {split!r}: allowed: train, test")
+    train = split == "train"
     if config.dataset == "digits":
         ds = _digits(config.resolved_image_size, train)
     elif config.dataset == "synthetic":

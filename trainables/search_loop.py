@@ -20,7 +20,7 @@ from torch import nn
 from search_space import alpha_entropy, alpha_top_weight, build_supernet
 from trainables.seeding import capture_rng, rank_seed, restore_rng, seed_everything
 from trainables.config import SearchConfig
-from trainables.data import load_train_set, sharded_loader, split_for_search
+from trainables.data import load_images, sharded_loader, split_for_search
 from trainables.distributed import Collective
 from trainables.errors import InputError
 from trainables.metrics import check_epoch_report
@@ -61,7 +61,7 @@ def run_search(config: SearchConfig, reporter: Reporter, collective: Collective 
     seed_everything(rank_seed(config.seed, collective.rank))
 
     # The data: the training set cut into the weight split and the α split, sharded by rank.
-    splits = split_for_search(load_train_set(config.data), config.data.train_portion, config.seed)
+    splits = split_for_search(load_images(config.data), config.data.train_portion, config.seed)
     shard = dict(config=config.data, seed=config.seed, rank=collective.rank, world_size=collective.world_size)
     w_loader, w_sampler = sharded_loader(splits.weights, **shard)
     a_loader, a_sampler = sharded_loader(splits.alpha, **shard)

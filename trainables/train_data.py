@@ -1,7 +1,7 @@
 """Data for training a discrete network: the training set sharded over workers, the whole
 test set split without padding (so that the summed test accuracy is exact), and cutout.
 
-The images come from `trainables.data.load_train_set` (train split with crop + flip for the
+The images come from `trainables.data.load_images` (train split with crop + flip for the
 real datasets, test split without); randomness (shuffling aside) is drawn from torch's
 global generator, which the train loop seeds per rank and saves in every checkpoint.
 """
@@ -12,7 +12,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset, Subset
 from torch.utils.data.distributed import DistributedSampler
 
-from trainables.data import load_train_set
+from trainables.data import load_images
 from trainables.errors import InputError
 from trainables.train_config import TrainDataConfig
 
@@ -21,7 +21,7 @@ def train_set_shard(
     config: TrainDataConfig, seed: int, rank: int, world_size: int
 ) -> tuple[DataLoader, DistributedSampler]:
     """This rank's shard of the training set; reshuffled by `sampler.set_epoch(epoch)`."""
-    dataset = load_train_set(config.loading(), train=True, augment=True)
+    dataset = load_images(config.loading(), "train", augment=True)
     sampler = DistributedSampler(dataset, num_replicas=world_size, rank=rank, shuffle=True, seed=seed)
     loader = _loader(dataset, config, sampler, drop_last=True)
     if len(loader) == 0:
@@ -34,7 +34,7 @@ def train_set_shard(
 
 def test_set_shard(config: TrainDataConfig, rank: int, world_size: int) -> DataLoader:
     """Every `world_size`-th test image from `rank` on: the shards cover the set once."""
-    dataset = load_train_set(config.loading(), train=False)
+    dataset = load_images(config.loading(), "test")
     if config.test_subset is not None:
         dataset = Subset(dataset, range(min(config.test_subset, len(dataset))))
     return _loader(Subset(dataset, range(rank, len(dataset), world_size)), config, None, drop_last=False)

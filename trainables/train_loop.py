@@ -70,7 +70,7 @@ def run_train(
     seed_everything(config.seed)
     net = build_network(
         config.space, genotype, data.num_classes, config.model.channels, config.model.layers,
-        auxiliary=config.model.auxiliary, dataset=data.network,
+        auxiliary=config.model.auxiliary, family=data.network,
     )
     size = data.resolved_image_size
     params, macs = count_parameters(net), count_macs(net, (3, size, size))

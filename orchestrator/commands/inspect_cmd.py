@@ -95,7 +95,7 @@ def inspect(args: argparse.Namespace) -> dict[str, object]:
             channels,
             layers,
             auxiliary=args.auxiliary,
-            dataset=data.network,
+            family=data.network,
         )
     return {
         "space": args.space,

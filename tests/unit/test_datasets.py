@@ -8,7 +8,7 @@ from pydantic import ValidationError
 from orchestrator.bench.run import estimate_wall_time
 from orchestrator.cli import main
 from trainables.config import DataConfig, SearchConfig
-from trainables.data import load_train_set
+from trainables.data import load_images
 from trainables.datasets import DATASETS, loadable_datasets
 
 
@@ -25,7 +25,7 @@ def test_config_accepts_exactly_the_loadable_datasets():
 
 def test_digits_loader_and_bench_agree_with_the_table():
     data = DataConfig(dataset="digits", image_size=8)
-    assert len(load_train_set(data)) == DATASETS["digits"].train_images
+    assert len(load_images(data)) == DATASETS["digits"].train_images
     config = SearchConfig.model_validate({"data": {"dataset": "digits", "image_size": 8},
                                           "mim": {"patch_size": 2}})
     assert estimate_wall_time(config, 1.0, 1, 1)["train_images"] == DATASETS["digits"].train_images

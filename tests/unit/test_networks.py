@@ -26,7 +26,7 @@ def test_darts_v2_cifar_has_the_published_parameter_count():
 
 
 def test_darts_v2_imagenet_mobile_parameter_count():
-    net = build_network("darts", V2, 1000, 48, 14, auxiliary=True, dataset="imagenet")
+    net = build_network("darts", V2, 1000, 48, 14, auxiliary=True, family="imagenet")
     assert isinstance(net, NetworkImageNet)
     assert count_parameters(net) == 4_718_752  # DARTS's ImageNet log: 4.718752 MB
 
@@ -65,7 +65,7 @@ def test_darts_cifar_forward_backward_with_auxiliary(name, size):
 
 def test_darts_imagenet_forward_backward():
     torch.manual_seed(0)
-    net = build_network("darts", V2, 7, 4, 3, auxiliary=True, dataset="imagenet")
+    net = build_network("darts", V2, 7, 4, 3, auxiliary=True, family="imagenet")
     logits, aux = net(torch.randn(1, 3, 64, 64))
     assert logits.shape == aux.shape == (1, 7)
     logits.sum().backward()
@@ -111,7 +111,7 @@ def test_drop_path_only_in_training_and_spares_identity():
      dict(space="nb201", genotype="DARTS_V2", num_classes=10, channels=16, layers=5),
      dict(space="darts", genotype=Nb201Genotype(("none",) * 6), num_classes=10, channels=16, layers=5),
      dict(space="nb201", genotype="NB201_RESNET", num_classes=10, channels=16, layers=5, auxiliary=True),
-     dict(space="darts", genotype="DARTS_V2", num_classes=10, channels=36, layers=20, dataset="svhn"),
+     dict(space="darts", genotype="DARTS_V2", num_classes=10, channels=36, layers=20, family="svhn"),
      dict(space="darts", genotype="DARTS_V2", num_classes=10, channels=36, layers=20, drop_path_prob=1.0)],
 )
 def test_bad_network_requests_raise(kwargs):

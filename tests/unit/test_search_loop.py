@@ -163,7 +163,7 @@ def test_non_finite_loss_names_epoch_and_step(monkeypatch):
         x[40:] = float("nan")
         return TensorDataset(x, torch.randint(0, 10, (64,)))
 
-    monkeypatch.setattr("trainables.search_loop.load_train_set", poisoned)
+    monkeypatch.setattr("trainables.search_loop.load_images", poisoned)
     with pytest.raises(NonFiniteLossError) as info:
         run_search(tiny(data__train_portion=0.5, data__batch_size=8), MemoryReporter())
     assert "epoch 1, step" in str(info.value)
@@ -181,13 +181,13 @@ def test_mim_on_nb201_space():
 def test_evaluation_uses_batchnorm_statistics_of_clean_images():
     """After an epoch the supernet's BN running statistics are those of clean weight-split
     images (cumulative average), not of the masked images the weight step trained on."""
-    from trainables.data import load_train_set, split_for_search
+    from trainables.data import load_images, split_for_search
 
     config = tiny(epochs=1, mim__mask_ratio=0.75, data__subset=64)
     reporter = MemoryReporter()
     run_search(config, reporter)
     state = reporter.states[-1]["objective"]
-    weights = split_for_search(load_train_set(config.data), config.data.train_portion, config.seed).weights
+    weights = split_for_search(load_images(config.data), config.data.train_portion, config.seed).weights
     clean = torch.stack([weights[i][0] for i in range(len(weights))])  # 32 images, 2 full batches
     stem_out = torch.nn.functional.conv2d(clean, state["supernet.stem.0.weight"], padding=1)
     expected = stem_out.mean(dim=(0, 2, 3))
