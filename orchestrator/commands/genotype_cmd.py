@@ -1,7 +1,10 @@
-"""`alphadarts genotype`: derive the genotype an α file selects (METHOD.md's rules).
+"""`alphadarts genotype`: derive the genotype an α file selects, by the space's own rule
+(DARTS: per node the 2 strongest incoming edges, on each its strongest op but `none`;
+NAS-Bench-201: per edge the strongest op, `none` included).
 
 The α file is JSON: {"normal": [[...]], "reduce": [[...]]} for darts (14 x 8 each),
-{"cell": [[...]]} for nb201 (6 x 5), ops in the space's order; other spaces: their α keys.
+{"cell": [[...]]} for nb201 (6 x 5); one row per edge, one column per op in the order
+listed below.
 """
 
 from __future__ import annotations
@@ -16,7 +19,10 @@ from search_space import alpha_entropy, alpha_shapes, get_space, space_names, va
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
-        "genotype", help="derive the genotype from an α JSON file", description=__doc__
+        "genotype", help="derive the genotype from an α JSON file", description=__doc__,
+        epilog="op order (the α columns): " + "; ".join(
+            f"{name}: {', '.join(get_space(name).ops)}" for name in space_names()),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--space", required=True, choices=space_names())
     parser.add_argument("--alphas", required=True, metavar="FILE.json", help="α as JSON matrices")

@@ -17,6 +17,7 @@ from search_space import (
     count_parameters,
     get_space,
     parse_genotype,
+    published_names,
     space_names,
 )
 from trainables.config import DataConfig
@@ -28,6 +29,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "inspect",
         help="parameters and MACs of a genotype's network or of a supernet",
         description=__doc__,
+        epilog="published genotypes: " + "; ".join(
+            f"{name}: {', '.join(published_names(name))}" for name in space_names()),
     )
     parser.add_argument("--space", required=True, choices=space_names())
     what = parser.add_mutually_exclusive_group(required=True)
