@@ -44,7 +44,7 @@ class ExperimentConfig(StrictModel):
         search = raw.get("search")
         model = search.get("model") if isinstance(search, dict) else None
         space = model.get("space") if isinstance(model, dict) else None
-        if space is None:
+        if space not in space_names():  # an unknown space is reported once, as search's
             return raw
         raw = dict(raw)
         for section in ("retrain", "proxy"):
@@ -52,7 +52,7 @@ class ExperimentConfig(StrictModel):
             if isinstance(train, dict) and "space" not in train:
                 train = {**train, "space": space}
                 model = train.get("model", {})
-                if isinstance(model, dict) and "auxiliary" not in model and space in space_names():
+                if isinstance(model, dict) and "auxiliary" not in model:
                     # the protocol's auxiliary head where the space has one (DARTS), else none
                     train["model"] = {**model, "auxiliary": get_space(space).auxiliary_head}
                 raw[section] = train

@@ -8,9 +8,9 @@ before any compute starts.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from search_space import feature_stride, space_names
 from trainables.datasets import DATASETS, loadable_datasets
@@ -63,18 +63,21 @@ class DataConfig(DataSource):
     train_portion: float = Field(0.5, gt=0.0, lt=1.0, description="weight split share")
 
 
+def _registered_space(name: str) -> str:
+    """Checked against the registry when validated, so a space registered later counts."""
+    if name not in space_names():
+        raise ValueError(f"allowed: {', '.join(space_names())}")
+    return name
+
+
+#: a search space's name, as the registry knows it (search and retrain configs alike)
+SpaceName = Annotated[str, AfterValidator(_registered_space)]
+
+
 class ModelConfig(StrictModel):
-    space: str = "darts"
+    space: SpaceName = "darts"
     channels: int = Field(16, gt=0)
     layers: int = Field(8, gt=0, description="DARTS cells; NB201 cells per stage")
-
-    @field_validator("space")
-    @classmethod
-    def _registered_space(cls, name: str) -> str:
-        """Checked against the registry when validated, so a space registered later counts."""
-        if name not in space_names():
-            raise ValueError(f"allowed: {', '.join(space_names())}")
-        return name
 
 
 class MimConfig(StrictModel):

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, model_validator
 
-from search_space import get_space, space_names
+from search_space import get_space
 
-from trainables.config import DataConfig, DataSource, StrictModel, WorkerResources
+from trainables.config import DataConfig, DataSource, SpaceName, StrictModel, WorkerResources
 
 
 class TrainDataConfig(DataSource):
@@ -66,7 +66,7 @@ class TrainRuntimeConfig(WorkerResources):
 class TrainConfig(StrictModel):
     """One training run of a discrete network: everything the train loop reads."""
 
-    space: str = "darts"
+    space: SpaceName = "darts"
     seed: int = Field(0, ge=0)
     epochs: int = Field(600, gt=0)
     data: TrainDataConfig = TrainDataConfig()
@@ -75,13 +75,6 @@ class TrainConfig(StrictModel):
     cutout_length: int = Field(16, ge=0, description="cutout square side in pixels; 0 = off")
     runtime: TrainRuntimeConfig = TrainRuntimeConfig()
     keep_checkpoints: int = Field(2, gt=0, description="checkpoints Ray keeps per run")
-
-    @field_validator("space")
-    @classmethod
-    def _registered_space(cls, name: str) -> str:
-        if name not in space_names():
-            raise ValueError(f"allowed: {', '.join(space_names())}")
-        return name
 
     @model_validator(mode="after")
     def _fits_the_space(self) -> "TrainConfig":
