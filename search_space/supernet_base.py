@@ -14,6 +14,8 @@ import torch
 from torch import nn
 
 from search_space.alphas import check_alphas
+from search_space.checkpointing import CHECKPOINT_MODES, call_maybe_recomputed
+from search_space.errors import SearchSpaceError
 
 
 class Supernet(nn.Module):
@@ -27,6 +29,8 @@ class Supernet(nn.Module):
     derive: Callable[[Mapping[str, torch.Tensor]], Any]
     feature_channels: int
     feature_stride: int
+    #: one of `CHECKPOINT_MODES`; set with `set_activation_checkpointing`
+    activation_checkpointing: str = "none"
 
     def _init_alphas(self) -> None:
         """α ~ 1e-3 * N(0, 1) from torch's global RNG, one attribute `alphas_<key>` per key."""
@@ -61,6 +65,33 @@ class Supernet(nn.Module):
         computed, once per forward."""
         return {key: torch.softmax(p, dim=-1) for key, p in self._alpha_params().items()}
 
+    def set_activation_checkpointing(self, mode: str) -> None:
+        """Recompute activations in backward instead of keeping them (search_space.checkpointing):
+        per search cell (`cells`), per mixed edge (`mixed_ops`), or not at all (`none`).
+        Cells call their edges through `run_edge`, which reads the flag set here."""
+        if mode not in CHECKPOINT_MODES:
+            raise SearchSpaceError(
+                f"activation_checkpointing={mode!r}: allowed: {', '.join(CHECKPOINT_MODES)}"
+            )
+        self.activation_checkpointing = mode
+        for module in self.modules():
+            if isinstance(module, SearchCell):
+                module.checkpoint_edges = mode == "mixed_ops"
+
+    def run_cell(self, cell: nn.Module, *args: torch.Tensor) -> torch.Tensor:
+        """`cell(*args)`, recomputed in backward under `cells` checkpointing."""
+        return call_maybe_recomputed(self.activation_checkpointing == "cells", cell, *args)
+
     def genotype(self) -> Any:
         """The discrete cell(s) the current α select (the space's rules)."""
         return self.derive(check_alphas(self.space, self.alpha_shapes, self.alphas()))
+
+
+class SearchCell(nn.Module):
+    """Base of a space's search cell: `run_edge` calls a mixed edge, recomputed in backward
+    under `mixed_ops` checkpointing (the supernet sets `checkpoint_edges`)."""
+
+    checkpoint_edges: bool = False
+
+    def run_edge(self, edge: nn.Module, x: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+        return call_maybe_recomputed(self.checkpoint_edges, edge, x, weights)

@@ -126,10 +126,12 @@ class WorkerResources(StrictModel):
 
 
 class RuntimeConfig(WorkerResources):
-    """The search's runtime: also `compile` and `sync_bn`."""
+    """The search's runtime: also `compile`, `sync_bn` and `activation_checkpointing`."""
 
     compile: bool = False
     sync_bn: bool = False
+    #: recompute activations in backward instead of keeping them (search_space.checkpointing)
+    activation_checkpointing: Literal["none", "cells", "mixed_ops"] = "none"
 
     @model_validator(mode="after")
     def _gpu_only_switches(self) -> "RuntimeConfig":

@@ -51,6 +51,7 @@ def run_search(config: SearchConfig, reporter: Reporter, collective: Collective 
     supernet = build_supernet(
         config.model.space, config.data.num_classes, config.model.channels, config.model.layers
     )
+    supernet.set_activation_checkpointing(rt.activation_checkpointing)
     objective = SearchObjective(supernet, config.mim, config.seed)
     if rt.sync_bn:
         objective = nn.SyncBatchNorm.convert_sync_batchnorm(objective)

@@ -3,13 +3,19 @@ the fraction of the device's peak FLOP rate, and what that means for an epoch an
 
 Variants are timed interleaved (one step of each in turn, repeated, medians reported) so
 that a loaded machine slows them alike. `plain` is the project's `SearchStep` without MIM,
-`mim` with the config's MIM settings, `reference` (on request) the straightforward DARTS step
-on the straightforward supernet (`orchestrator.bench.reference_step`), same weights, same batches.
+`mim` with the config's MIM settings, `ckpt_<mode>` the plain step with activation
+checkpointing (`search.runtime.activation_checkpointing`, one variant per mode asked for),
+`reference` (on request) the straightforward DARTS step on the straightforward supernet
+(`orchestrator.bench.reference_step`), same weights, same batches. Each checkpointed variant
+is also checked against `plain` on one batch before any step (loss, α and weight gradients,
+BatchNorm running statistics: max |difference|, 0 where they agree to the last bit).
 
 Peak memory: on CUDA `torch.cuda.max_memory_allocated` during a step, minus what was
 allocated before it. On CPU there is no allocator counter, so it is the bytes of the distinct
 tensors autograd saves for backward in the larger of the step's two forward passes
-(parameters excluded; deterministic), and, with `rss=True`, each variant is also run alone
+(parameters excluded; deterministic; under checkpointing the segments' inputs, which the
+checkpoint saves, count, and the activations recomputed one segment at a time in backward do
+not), and, with `rss=True`, each variant is also run alone
 in a fresh process and its `ru_maxrss` growth over the step reported.
 """
 
@@ -61,6 +67,8 @@ class BenchSpec:
     rss: bool = False
     trials: int = 1
     concurrency: int = 1
+    #: activation-checkpointing modes to time as extra variants (`ckpt_<mode>`)
+    checkpointing: tuple[str, ...] = ("cells",)
 
 
 class _Variant:
@@ -103,6 +111,10 @@ def build_variants(spec: BenchSpec) -> list[_Variant]:
         "plain": SearchObjective(copy.deepcopy(supernet), plain_mim, cfg.seed),
         "mim": SearchObjective(copy.deepcopy(supernet), mim, cfg.seed),
     }
+    for mode in spec.checkpointing:
+        ckpt = copy.deepcopy(supernet)
+        ckpt.set_activation_checkpointing(mode)
+        objectives[f"ckpt_{mode}"] = SearchObjective(ckpt, plain_mim, cfg.seed)
     if spec.compare_reference:
         objectives["reference"] = SearchObjective(reference_copy(supernet), plain_mim, cfg.seed)
     variants = []
@@ -134,6 +146,8 @@ def run_bench(spec: BenchSpec) -> dict:
     result: dict = {"config": _describe(spec), "peak_mem_method": _memory_method(device)}
     if spec.compare_reference:
         result["max_abs_diff"] = compare_outputs(variants[0].objective, variants[-1].objective, xa, ya)
+    checked = {v.name: compare_gradients(variants[0].objective, v.objective, xw, yw)
+               for v in variants if v.name.startswith("ckpt_")}
     warmup = spec.warmup
     if device.type == "cpu":  # the first warm-up step is the instrumented, untimed one
         for v in variants:
@@ -157,6 +171,15 @@ def run_bench(spec: BenchSpec) -> dict:
         if spec.rss:
             result[v.name]["rss_peak_mb"] = rss_peak_mb(spec, v.name)
     result["mim_overhead"] = result["mim"]["step_ms"] / result["plain"]["step_ms"] - 1.0
+    if checked:
+        result["checkpointing"] = {
+            name.removeprefix("ckpt_"): {
+                "time_vs_plain": result[name]["step_ms"] / result["plain"]["step_ms"],
+                "saved_memory_vs_plain": result[name]["peak_mem_mb"] / max(result["plain"]["peak_mem_mb"], 1e-9),
+                "max_abs_diff_vs_plain": diff,
+            }
+            for name, diff in checked.items()
+        }
     if spec.compare_reference:
         ref = result["reference"]
         result["speedup_vs_reference"] = ref["step_ms"] / result["plain"]["step_ms"]
@@ -186,6 +209,27 @@ def compare_outputs(fast: SearchObjective, ref: SearchObjective, x, y) -> dict[s
         "alpha_grad_scale": max(b.abs().max().item() for b in g2),
         "features_scale": f2.abs().max().item(),
     }
+
+
+def compare_gradients(plain: SearchObjective, other: SearchObjective, x, y) -> dict[str, float]:
+    """Max |difference| of the loss, the α and the weight gradients and the BatchNorm
+    running statistics after one forward/backward of each objective on the same batch (on
+    copies: the variants themselves are left as they are)."""
+    outs = []
+    for objective in (copy.deepcopy(plain), copy.deepcopy(other)):
+        loss = objective(x, y).total
+        params = objective.arch_parameters() + objective.weight_parameters()
+        grads = torch.autograd.grad(loss, params, allow_unused=True)
+        grads = [torch.zeros_like(p) if g is None else g for p, g in zip(params, grads)]
+        stats = [b for name, b in objective.named_buffers() if "running" in name]
+        outs.append((loss.detach(), grads, stats, len(objective.arch_parameters())))
+    (l1, g1, s1, n), (l2, g2, s2, _) = outs
+
+    def most(a, b):
+        return max(((x - y).abs().max().item() for x, y in zip(a, b)), default=0.0)
+
+    return {"loss": (l1 - l2).abs().item(), "alpha_grad": most(g1[:n], g2[:n]),
+            "weight_grad": most(g1[n:], g2[n:]), "bn_running_stats": most(s1, s2)}
 
 
 def _timed_step(v: _Variant, device, *batch) -> tuple[float, int]:
@@ -302,6 +346,7 @@ def _describe(spec: BenchSpec) -> dict:
         "device_name": torch.cuda.get_device_name(spec.device) if spec.device.startswith("cuda") else "cpu",
         "threads": torch.get_num_threads(), "steps": spec.steps, "warmup": spec.warmup,
         "bf16": cfg.runtime.bf16, "channels_last": cfg.runtime.channels_last, "compile": cfg.runtime.compile,
+        "checkpointing": list(spec.checkpointing),
         "mim": {"mask_ratio": cfg.mim.mask_ratio, "decoder_depth": cfg.mim.decoder_depth,
                 "decoder_width": cfg.mim.decoder_width, "patch_size": cfg.mim.patch_size},
     }
@@ -314,6 +359,7 @@ def rss_peak_mb(spec: BenchSpec, variant: str) -> float:
         "search": spec.search.model_dump(mode="json"), "device": spec.device,
         "warmup": spec.warmup, "variant": variant, "threads": torch.get_num_threads(),
         "compare_reference": variant == "reference", "image_size": spec.image_size,
+        "checkpointing": [variant.removeprefix("ckpt_")] if variant.startswith("ckpt_") else [],
     })
     out = subprocess.run(
         [sys.executable, "-m", "orchestrator.bench.run", payload], capture_output=True, text=True, check=True
@@ -324,7 +370,8 @@ def rss_peak_mb(spec: BenchSpec, variant: str) -> float:
 def _rss_child(payload: dict) -> None:
     torch.set_num_threads(payload["threads"])
     spec = BenchSpec(SearchConfig.model_validate(payload["search"]), payload["image_size"], payload["device"],
-                     compare_reference=payload["compare_reference"])
+                     compare_reference=payload["compare_reference"],
+                     checkpointing=tuple(payload["checkpointing"]))
     variant = next(v for v in build_variants(spec) if v.name == payload["variant"])
     batch = make_batches(spec)
     with open("/proc/self/statm") as f:

@@ -2,6 +2,13 @@
 with MIM, report images/s, ms per step, peak memory, MACs and the share of the device's peak
 FLOP rate, and estimate the wall time of an epoch, a search and a sweep from the config.
 
+Beside them it times the plain step with activation checkpointing (`ckpt_<mode>`, modes from
+`--checkpointing`), reports its step time and saved-activation memory relative to the plain
+step's, and checks its loss and gradients against the plain step's on one batch.
+
+`--max-batch` (CUDA) instead finds the largest per-worker batch that fits the device, without
+and with checkpointing: doubling, then a binary search, each try two full search steps.
+
 `--compare-reference` also times the straightforward DARTS step on the straightforward
 supernet (same weights, same batches), and prints the speedup and the largest differences of
 logits, features and α gradients between the two.
@@ -20,7 +27,9 @@ from orchestrator.config import ExperimentConfig, describe_validation_error, loa
 from orchestrator.config import _apply_override as apply_override
 from orchestrator.errors import UsageError
 from search_space import space_names
+from orchestrator.bench.max_batch import max_batch_report
 from orchestrator.bench.run import BenchSpec, run_bench
+from search_space.checkpointing import CHECKPOINT_MODES
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -41,6 +50,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--bf16", action="store_true", help="bf16 autocast (runtime.bf16)")
     p.add_argument("--channels-last", action="store_true", help="runtime.channels_last (CUDA; CPU always uses it)")
     p.add_argument("--compile", action="store_true", help="torch.compile the objective (runtime.compile)")
+    p.add_argument("--checkpointing", metavar="MODE[,MODE]",
+                   help=f"activation-checkpointing modes to time beside plain ({', '.join(CHECKPOINT_MODES[1:])}; "
+                        "default: the config's search.runtime.activation_checkpointing, else cells)")
+    p.add_argument("--max-batch", action="store_true",
+                   help="CUDA: find the largest batch that fits the device, without and with checkpointing")
     p.add_argument("--compare-reference", action="store_true",
                    help="also time the straightforward DARTS step and check outputs agree")
     p.add_argument("--rss", action="store_true",
@@ -52,6 +66,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 def run(args) -> int:
     spec = _spec(args)
     torch.set_num_threads(args.threads)
+    if args.max_batch:
+        if not spec.device.startswith("cuda"):
+            raise UsageError(f"--max-batch: needs --device cuda (got --device={spec.device}); "
+                             "a CPU has no fixed memory to fill")
+        result = max_batch_report(spec)
+        print(json.dumps(result) if args.json else _max_batch_text(result))
+        return 0
     result = run_bench(spec)
     print(json.dumps(result) if args.json else _text(result))
     return 0
@@ -88,7 +109,19 @@ def _spec(args) -> BenchSpec:
     return BenchSpec(
         config.search, size, device, args.steps, args.warmup, args.compare_reference, args.rss,
         trials=sweep.num_samples, concurrency=sweep.max_concurrent_trials or 1,
+        checkpointing=_checkpointing_modes(args.checkpointing, config.search.runtime.activation_checkpointing),
     )
+
+
+def _checkpointing_modes(flag: str | None, configured: str) -> tuple[str, ...]:
+    if flag is None:
+        return (configured if configured != "none" else "cells",)
+    modes = tuple(dict.fromkeys(m.strip() for m in flag.split(",")))
+    allowed = CHECKPOINT_MODES[1:]
+    for mode in modes:
+        if mode not in allowed:
+            raise UsageError(f"--checkpointing={flag}: {mode!r} is not a mode; allowed: {', '.join(allowed)}")
+    return modes
 
 
 def _load(source: str | None, overrides: list[str]) -> ExperimentConfig:
@@ -113,16 +146,23 @@ def _text(r: dict) -> str:
         f"MACs per image: supernet {r['macs_per_image']['supernet'] / 1e6:.1f}M, "
         f"MIM decoder {r['macs_per_image']['mim_decoder'] / 1e6:.1f}M; device peak: "
         f"{r['device_peak_tflops']['tflops']} TFLOP/s ({r['device_peak_tflops']['precision']})",
-        f"{'variant':<10} {'ms/step':>9} {'images/s':>9} {'peak MB':>9} {'peak FLOP share':>16}",
+        f"{'variant':<14} {'ms/step':>9} {'images/s':>9} {'peak MB':>9} {'peak FLOP share':>16}",
     ]
-    for name in ("plain", "mim", "reference"):
+    names = ["plain", "mim", *(f"ckpt_{m}" for m in c["checkpointing"]), "reference"]
+    for name in names:
         if name in r:
             v = r[name]
             share = v["peak_fraction"]
             share = f"{share:.1%}" if isinstance(share, float) else share
-            lines.append(f"{name:<10} {v['step_ms']:9.1f} {v['images_per_s']:9.1f} "
+            lines.append(f"{name:<14} {v['step_ms']:9.1f} {v['images_per_s']:9.1f} "
                          f"{v['peak_mem_mb']:9.1f} {share:>16}")
     lines.append(f"MIM adds {r['mim_overhead']:.1%} to the step; peak memory: {r['peak_mem_method']}")
+    for mode, ck in r.get("checkpointing", {}).items():
+        d = ck["max_abs_diff_vs_plain"]
+        lines.append(f"checkpointing {mode}: {ck['time_vs_plain']:.2f}x the plain step's time, "
+                     f"{ck['saved_memory_vs_plain']:.2f}x its memory; max |diff| vs plain: loss {d['loss']:.1e}, "
+                     f"α grad {d['alpha_grad']:.1e}, weight grad {d['weight_grad']:.1e}, "
+                     f"BN stats {d['bn_running_stats']:.1e}")
     if "speedup_vs_reference" in r:
         d = r["max_abs_diff"]
         lines.append(f"speedup over the straightforward step: {r['speedup_vs_reference']:.2f}x; peak memory "
@@ -133,4 +173,14 @@ def _text(r: dict) -> str:
                  f"epoch {e['epoch_s'] / 60:.1f} min, search of {e['epochs']} epochs "
                  f"{e['search_s'] / 3600:.2f} h, sweep of {e['trials']} trials at {e['concurrency']} at once "
                  f"{e['sweep_s'] / 3600:.2f} h (no early stopping, evaluation or data loading)")
+    return "\n".join(lines)
+
+
+def _max_batch_text(r: dict) -> str:
+    c = r["config"]
+    lines = [f"{c['space']} supernet C={c['channels']} layers={c['layers']} on {c['device_name']}, "
+             f"{c['image_size']}x{c['image_size']} images, two search steps per try (MIM: {r['mim']})"]
+    for mode, found in r["largest_batch"].items():
+        lines.append(f"activation_checkpointing={mode}: largest batch that fits {found['batch_size']} "
+                     f"(peak {found['peak_mem_mb']:.0f} MB; {found['tries']} tries)")
     return "\n".join(lines)

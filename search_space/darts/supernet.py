@@ -11,10 +11,10 @@ from search_space.darts.layout import STEM_MULTIPLIER, reduction_layers
 from search_space.darts.ops import SEARCH_OP_TABLE
 from search_space.layers import FactorizedReduce, ReLUConvBN
 from search_space.mixed_op import MixedOp, cpu_layout
-from search_space.supernet_base import Supernet
+from search_space.supernet_base import SearchCell, Supernet
 
 
-class DartsSearchCell(nn.Module):
+class DartsSearchCell(SearchCell):
     """Two preprocessed inputs, 4 nodes, node i summing a MixedOp over every earlier state;
     output = the 4 nodes concatenated. In a reduction cell edges from the inputs use stride 2."""
 
@@ -39,7 +39,9 @@ class DartsSearchCell(nn.Module):
         states = [self.preprocess0(s0), self.preprocess1(s1)]
         offset = 0
         for _ in range(DARTS_STEPS):
-            node = sum(self.edges[offset + j](h, weights[offset + j]) for j, h in enumerate(states))
+            node = sum(
+                self.run_edge(self.edges[offset + j], h, weights[offset + j]) for j, h in enumerate(states)
+            )
             offset += len(states)
             states.append(node)
         return torch.cat(states[-DARTS_STEPS:], dim=1)
@@ -85,6 +87,6 @@ class DartsSupernet(Supernet):
         x = cpu_layout(x, self.channels_last_on_cpu)
         s0 = s1 = self.stem(x)
         for cell in self.cells:
-            s0, s1 = s1, cell(s0, s1, weights["reduce" if cell.reduction else "normal"])
+            s0, s1 = s1, self.run_cell(cell, s0, s1, weights["reduce" if cell.reduction else "normal"])
         logits = self.classifier(torch.flatten(self.global_pooling(s1), 1))
         return logits, s1

@@ -10,10 +10,10 @@ from search_space.mixed_op import MixedOp, cpu_layout
 from search_space.nb201.derive import ALPHA_SHAPES_NB201, derive_nb201
 from search_space.nb201.genotype import NB201_EDGES, NB201_NODES
 from search_space.nb201.ops import SEARCH_OP_TABLE
-from search_space.supernet_base import Supernet
+from search_space.supernet_base import SearchCell, Supernet
 
 
-class Nb201SearchCell(nn.Module):
+class Nb201SearchCell(SearchCell):
     """Node j sums a MixedOp over every earlier node (6 edges); the output is node 3."""
 
     def __init__(self, channels: int) -> None:
@@ -27,7 +27,7 @@ class Nb201SearchCell(nn.Module):
         for to in range(1, NB201_NODES):
             total = 0
             for src in range(to):
-                total = total + self.edges[edge](nodes[src], weights[edge])
+                total = total + self.run_edge(self.edges[edge], nodes[src], weights[edge])
                 edge += 1
             nodes.append(total)
         return nodes[-1]
@@ -71,7 +71,7 @@ class Nb201Supernet(Supernet):
         x = cpu_layout(x, self.channels_last_on_cpu)
         h = self.stem(x)
         for block in self.cells:
-            h = block(h, weights) if isinstance(block, Nb201SearchCell) else block(h)
+            h = self.run_cell(block, h, weights) if isinstance(block, Nb201SearchCell) else block(h)
         features = self.lastact(h)
         logits = self.classifier(torch.flatten(self.global_pooling(features), 1))
         return logits, features
