@@ -16,7 +16,7 @@ def test_bench_json_has_the_documented_keys(capsys, space, layers):
                        "--compare-reference", *TINY)
     assert code == 0
     report = json.loads(out)
-    for variant in ("plain", "mim", "reference"):
+    for variant in ("plain", "mim", "ckpt_cells", "reference"):
         entry = report[variant]
         assert entry["step_ms"] > 0 and entry["images_per_s"] > 0 and entry["peak_mem_mb"] > 0
         assert entry["peak_fraction"] == "unknown"  # CPU: no known peak FLOP rate
@@ -25,6 +25,9 @@ def test_bench_json_has_the_documented_keys(capsys, space, layers):
     diff = report["max_abs_diff"]
     assert diff["logits"] < 1e-4 and diff["alpha_grad"] <= 1e-4 * max(diff["alpha_grad_scale"], 1)
     assert report["speedup_vs_reference"] > 0
+    ckpt = report["checkpointing"]["cells"]  # the default variant: checkpointing per cell
+    assert ckpt["saved_memory_vs_plain"] < 0.5 and ckpt["time_vs_plain"] > 0
+    assert ckpt["max_abs_diff_vs_plain"] == {"loss": 0, "alpha_grad": 0, "weight_grad": 0, "bn_running_stats": 0}
     estimate = report["estimate"]
     assert estimate["steps_per_epoch"] == 25_000 // 2 and estimate["sweep_s"] > 0
 
@@ -41,6 +44,8 @@ def test_bench_text_output(capsys):
     ["--image-size", "6"],  # the MIM patch size 4 does not divide it
     ["--set", "search.mim.mask_ratio=2"],
     ["--config", "no-such-preset"],
+    ["--checkpointing", "cells,layers"],
+    ["--set", "search.runtime.activation_checkpointing=all"],
 ])
 def test_bench_bad_input_exits_2_with_one_line(capsys, argv):
     code, out, err = run_cli(capsys, "bench", *argv)

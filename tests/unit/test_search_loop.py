@@ -282,3 +282,38 @@ def test_two_ranks_draw_different_masks_and_keep_identical_alphas(tmp_path):
     rank0, rank1 = (torch.load(tmp_path / f"rank{r}.pt") for r in range(2))
     assert not torch.equal(rank0["mask"], rank1["mask"])
     assert_bitwise_equal(rank0["alphas"], rank1["alphas"])
+
+
+def test_activation_checkpointing_gives_the_same_search(baseline):
+    """Recomputing activations in backward (per cell) changes nothing in a MIM search: the
+    same α, genotype and epoch losses, bit for bit (tests/unit/test_activation_checkpointing.py
+    checks single steps, second order and bf16)."""
+    first, _ = baseline
+    again = run_search(tiny(runtime__activation_checkpointing="cells"), MemoryReporter())
+    assert_bitwise_equal(alphas_of(first), alphas_of(again))
+    for a, b in zip(first.history, again.history):
+        for key in ("weights_ce", "alpha_ce", "mim_loss", "genotype"):
+            assert a[key] == b[key], key
+
+
+def _checkpointed_search_on_rank(rank: int, init_file: str, out_dir: str) -> None:
+    """One rank of a 2-process gloo search, plain then checkpointed per mixed op."""
+    import torch.distributed as dist
+
+    torch.set_num_threads(1)
+    dist.init_process_group("gloo", init_method=f"file://{init_file}", rank=rank, world_size=2)
+    try:
+        out = {}
+        for mode in ("none", "mixed_ops"):
+            config = tiny(epochs=1, data__batch_size=8, runtime__activation_checkpointing=mode)
+            out[mode] = alphas_of(run_search(config, MemoryReporter()))
+        torch.save(out, f"{out_dir}/rank{rank}.pt")
+    finally:
+        dist.destroy_process_group()
+
+
+def test_two_ranks_with_checkpointing_keep_the_plain_alphas(tmp_path):
+    run_on_two_ranks(_checkpointed_search_on_rank, str(tmp_path / "rendezvous"), str(tmp_path))
+    for r in range(2):
+        out = torch.load(tmp_path / f"rank{r}.pt")
+        assert_bitwise_equal(out["none"], out["mixed_ops"])
