@@ -159,7 +159,8 @@ def _text(r: dict) -> str:
     lines.append(f"MIM adds {r['mim_overhead']:.1%} to the step; peak memory: {r['peak_mem_method']}")
     for mode, ck in r.get("checkpointing", {}).items():
         d = ck["max_abs_diff_vs_plain"]
-        lines.append(f"checkpointing {mode}: {ck['time_vs_plain']:.2f}x the plain step's time, "
+        lines.append(f"checkpointing {mode}: {ck['time_vs_plain']:.2f}x the plain step's time "
+                     f"({ck['cpu_time_vs_plain']:.2f}x its CPU time), "
                      f"{ck['saved_memory_vs_plain']:.2f}x its memory; max |diff| vs plain: loss {d['loss']:.1e}, "
                      f"α grad {d['alpha_grad']:.1e}, weight grad {d['weight_grad']:.1e}, "
                      f"BN stats {d['bn_running_stats']:.1e}")
