@@ -13,6 +13,7 @@ from search_space.build import (
     feature_stride,
     ops_for,
 )
+from search_space.checkpointing import CHECKPOINT_MODES
 from search_space.derive import alpha_shapes, derive_genotype, validate_alphas
 from search_space.errors import SearchSpaceError
 from search_space.genotype_io import Genotype
@@ -38,6 +39,7 @@ from search_space.darts import DartsGenotype, DartsSupernet, NetworkCIFAR, Netwo
 from search_space.nb201 import NB201_EDGES, Nb201Genotype, Nb201Network, Nb201Supernet, OPS_NB201
 
 __all__ = [
+    "CHECKPOINT_MODES",
     "DARTS",
     "NB201",
     "NB201_EDGES",

@@ -12,7 +12,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from search_space import feature_stride, space_names
+from search_space import CHECKPOINT_MODES, feature_stride, space_names
 from trainables.datasets import DATASETS, loadable_datasets
 
 
@@ -131,7 +131,7 @@ class RuntimeConfig(WorkerResources):
     compile: bool = False
     sync_bn: bool = False
     #: recompute activations in backward instead of keeping them (search_space.checkpointing)
-    activation_checkpointing: Literal["none", "cells", "mixed_ops"] = "none"
+    activation_checkpointing: Literal[CHECKPOINT_MODES] = "none"  # none | cells | mixed_ops
 
     @model_validator(mode="after")
     def _gpu_only_switches(self) -> "RuntimeConfig":

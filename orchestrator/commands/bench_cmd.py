@@ -26,10 +26,9 @@ from pydantic import ValidationError
 from orchestrator.config import ExperimentConfig, describe_validation_error, load_config
 from orchestrator.config import _apply_override as apply_override
 from orchestrator.errors import UsageError
-from search_space import space_names
+from search_space import CHECKPOINT_MODES, space_names
 from orchestrator.bench.max_batch import max_batch_report
 from orchestrator.bench.run import BenchSpec, run_bench
-from search_space.checkpointing import CHECKPOINT_MODES
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
