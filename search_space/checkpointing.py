@@ -38,8 +38,9 @@ def call_maybe_recomputed(recompute: bool, module: nn.Module, *args: torch.Tenso
     if not recompute or not torch.is_grad_enabled():
         return module(*args)
     if torch.compiler.is_compiling():
-        # Under torch.compile the recomputation is AOTAutograd's (it re-traces the region,
-        # never calls back into Python), so the plain checkpoint is the one to trace.
+        # Under torch.compile the traced region is recomputed by AOTAutograd, not by calling
+        # `_Segment` again, so the plain checkpoint is the one to trace. Not yet run (no GPU
+        # in the session that wrote this; compile is a GPU switch).
         return checkpoint(module, *args, use_reentrant=False)
     return checkpoint(_Segment(module), *args, use_reentrant=False, preserve_rng_state=True)
 
