@@ -18,7 +18,7 @@ from dataclasses import asdict
 
 from orchestrator.config import ExperimentConfig
 from orchestrator.errors import UsageError
-from orchestrator.resources import DEFAULT_WAIT_S, check_resources
+from orchestrator.resources import DEFAULT_WAIT_S, check_resources, starts_local_ray
 from orchestrator.results import FINISHED, load_trials
 from orchestrator.run_identity import check_run_dir, move_aside, record_run_dir
 from orchestrator.retrain import RetrainTarget, retrain_dir, run_retrain
@@ -50,8 +50,8 @@ def run_pipeline(config: ExperimentConfig, address: str | None = None, restart: 
     dirs = {"pipeline": pipeline_dir(config), "sweep": sweep_dir(config), "retrain": retrain_dir(config)}
     for kind, path in dirs.items():
         check_run_dir(path, dumped, kind, restart)
-    check_sweep(config)
-    check_data_source(config.retrain.data.loading())
+    check_sweep(config, address)
+    check_data_source(config.retrain.data.loading(), on_this_machine=starts_local_ray(address))
     check_resources(config.search.runtime, "search.runtime", address, DRIVER_CPU)
     check_resources(config.retrain.runtime, "retrain.runtime", address, DRIVER_CPU)
     if restart:

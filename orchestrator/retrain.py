@@ -19,7 +19,7 @@ from pathlib import Path
 
 from orchestrator.config import ExperimentConfig
 from orchestrator.errors import UsageError
-from orchestrator.resources import DEFAULT_WAIT_S, check_cluster_resources, check_resources
+from orchestrator.resources import DEFAULT_WAIT_S, check_cluster_resources, check_resources, starts_local_ray
 from orchestrator.run_identity import check_run_dir, record_run_dir
 from orchestrator.retrain_table import genotype_leaderboard, load_retrain, merge_retrain
 from orchestrator.storage import join
@@ -131,7 +131,7 @@ def run_retrain(config: ExperimentConfig, targets: list[RetrainTarget], seeds: i
     dumped = config.model_dump(mode="json")
     # before Ray starts, each in seconds: the directory's own config, the data, the resources
     check_run_dir(path, dumped, "retrain", restart)
-    check_data_source(train.data.loading())
+    check_data_source(train.data.loading(), on_this_machine=starts_local_ray(address))
     runs_dir = join(path, RUNS_DIR)
     seed_values = list(range(train.seed, train.seed + seeds))
     done = set() if restart else finished_pairs(path)

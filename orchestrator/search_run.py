@@ -9,7 +9,7 @@ from pathlib import Path
 from orchestrator.config import ExperimentConfig
 from orchestrator.errors import RunFailed, UsageError
 from orchestrator.ray_runtime import ensure_ray
-from orchestrator.resources import DEFAULT_WAIT_S, check_cluster_resources, check_resources
+from orchestrator.resources import DEFAULT_WAIT_S, check_cluster_resources, check_resources, starts_local_ray
 from orchestrator.run_identity import check_run_dir, record_run_dir
 from orchestrator.storage import join, write_json, write_jsonl
 from search_space import genotype_from_dict
@@ -32,7 +32,7 @@ def run_search_on_ray(config: ExperimentConfig, address: str | None = None, rest
         if finished is not None:
             return finished
     check_resources(config.search.runtime, "search.runtime", address)
-    check_data_source(config.search.data)
+    check_data_source(config.search.data, on_this_machine=starts_local_ray(address))
     ensure_ray(address)
     check_cluster_resources(config.search.runtime, "search.runtime", resource_wait)
     record_run_dir(run_dir, dumped, "search", restart)

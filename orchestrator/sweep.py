@@ -24,7 +24,7 @@ from orchestrator.errors import UsageError
 from orchestrator.ray_runtime import ensure_ray
 from orchestrator.recorder import SweepRecorder
 from orchestrator.results import FINISHED, load_trials, summarize
-from orchestrator.resources import DEFAULT_WAIT_S, check_cluster_resources, check_resources
+from orchestrator.resources import DEFAULT_WAIT_S, check_cluster_resources, check_resources, starts_local_ray
 from orchestrator.run_guards import check_state_api, close_abandoned_study_trials
 from orchestrator.run_identity import check_run_dir, move_aside
 from orchestrator.storage import join, write_json
@@ -56,7 +56,7 @@ def experiment_name(config: ExperimentConfig) -> str:
     return f"{config.name}-sweep"
 
 
-def check_sweep(config: ExperimentConfig) -> None:
+def check_sweep(config: ExperimentConfig, address: str | None = None) -> None:
     """Rules that tie the sweep to the search, checked before Ray starts."""
     if "://" in config.storage_path:
         raise UsageError(
@@ -68,7 +68,7 @@ def check_sweep(config: ExperimentConfig) -> None:
         raise UsageError(
             f"sweep.scheduler.grace_period={grace} must not exceed search.epochs={epochs}"
         )
-    check_data_source(config.search.data)
+    check_data_source(config.search.data, on_this_machine=starts_local_ray(address))
 
 
 # --- knobs ---------------------------------------------------------------------------------
@@ -133,7 +133,7 @@ def run_sweep(config: ExperimentConfig, address: str | None = None, resume: bool
     unfinished: a SIGINT stopped the sweep)."""
     if resume and restart:
         raise UsageError("--resume and --restart contradict each other: give one")
-    check_sweep(config)
+    check_sweep(config, address)
     path = experiment_dir(config)
     check_run_dir(path, config.model_dump(mode="json"), "sweep", restart)
     restoring = not restart and tune.Tuner.can_restore(path)

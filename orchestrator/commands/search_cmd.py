@@ -36,7 +36,8 @@ def run(args) -> int:
     summary = run_search_on_ray(config, address=args.address, restart=args.restart,
                                 resource_wait=args.resource_wait)
     if summary.get("finished_before"):
-        print(f"the search {config.name} finished before ({config.search.epochs} epochs); nothing "
+        n = config.search.epochs
+        print(f"the search {config.name} finished before ({n} epoch{'s' if n != 1 else ''}); nothing "
               "ran now. Its result (--restart starts it over):")
     print(f"run directory: {summary['run_dir']}")
     print(f"genotype: {summary['genotype']['str']}")
