@@ -50,10 +50,10 @@ def run_pipeline(config: ExperimentConfig, address: str | None = None, restart: 
     dirs = {"pipeline": pipeline_dir(config), "sweep": sweep_dir(config), "retrain": retrain_dir(config)}
     for kind, path in dirs.items():
         check_run_dir(path, dumped, kind, restart)
-    check_sweep(config, address)
-    check_data_source(config.retrain.data.loading(), on_this_machine=starts_local_ray(address))
     check_resources(config.search.runtime, "search.runtime", address, DRIVER_CPU)
     check_resources(config.retrain.runtime, "retrain.runtime", address, DRIVER_CPU)
+    check_sweep(config, address)
+    check_data_source(config.retrain.data.loading(), on_this_machine=starts_local_ray(address))
     if restart:
         for kind, path in dirs.items():
             move_aside(path, kind)

@@ -131,7 +131,6 @@ def run_retrain(config: ExperimentConfig, targets: list[RetrainTarget], seeds: i
     dumped = config.model_dump(mode="json")
     # before Ray starts, each in seconds: the directory's own config, the data, the resources
     check_run_dir(path, dumped, "retrain", restart)
-    check_data_source(train.data.loading(), on_this_machine=starts_local_ray(address))
     runs_dir = join(path, RUNS_DIR)
     seed_values = list(range(train.seed, train.seed + seeds))
     done = set() if restart else finished_pairs(path)
@@ -141,6 +140,7 @@ def run_retrain(config: ExperimentConfig, targets: list[RetrainTarget], seeds: i
         return summary(path, targets, [])
     rt = train.runtime
     check_resources(rt, "retrain.runtime", address, DRIVER_CPU)
+    check_data_source(train.data.loading(), on_this_machine=starts_local_ray(address))
     record_run_dir(path, dumped, "retrain", restart)
     ensure_ray(address)
     check_cluster_resources(rt, "retrain.runtime", resource_wait, DRIVER_CPU)

@@ -133,9 +133,11 @@ def run_sweep(config: ExperimentConfig, address: str | None = None, resume: bool
     unfinished: a SIGINT stopped the sweep)."""
     if resume and restart:
         raise UsageError("--resume and --restart contradict each other: give one")
-    check_sweep(config, address)
     path = experiment_dir(config)
     check_run_dir(path, config.model_dump(mode="json"), "sweep", restart)
+    rt = config.search.runtime
+    check_resources(rt, "search.runtime", address, DRIVER_CPU)
+    check_sweep(config, address)
     restoring = not restart and tune.Tuner.can_restore(path)
     if restart or restoring:
         pass
@@ -146,8 +148,6 @@ def run_sweep(config: ExperimentConfig, address: str | None = None, resume: bool
             f"{path} exists but holds no sweep Tune can resume; choose another name "
             "(--set name=...) or remove the directory"
         )
-    rt = config.search.runtime
-    check_resources(rt, "search.runtime", address, DRIVER_CPU)
     if restart:
         move_aside(path, "sweep")
     ensure_ray(address)
