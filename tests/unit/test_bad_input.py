@@ -404,7 +404,7 @@ def _closed_port() -> int:
 
 
 @pytest.mark.parametrize("address, needle", [
-    (f"127.0.0.1:{_closed_port()}", "cannot reach the Ray head"),
+    ("127.0.0.1:CLOSED", "cannot reach the Ray head"),
     ("nohost", "expected HOST:PORT"), ("host:99999", "expected HOST:PORT"),
     ("no.such.host.invalid:6379", "does not resolve"),
 ])
@@ -412,6 +412,7 @@ def test_unreachable_address_fails_in_seconds(monkeypatch, address, needle):
     """The real ensure_ray: it must refuse before ray.init, which would wait on the GCS."""
     import ray
 
+    address = address.replace("CLOSED", str(_closed_port()))
     monkeypatch.setattr(ray, "init", lambda *a, **k: pytest.fail("ray.init was called"))
     monkeypatch.setattr(orchestrator.search_run, "ensure_ray", REAL_ENSURE_RAY)
     assert_bad_input(["search", "quickstart", "--address", address, "--set", "output_dir=/nonexistent/x"], needle)
