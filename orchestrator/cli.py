@@ -9,6 +9,7 @@ import argparse
 import importlib
 import logging
 import sys
+import traceback
 
 from orchestrator.errors import RunFailed, UsageError
 from search_space.errors import SearchSpaceError
@@ -121,19 +122,32 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.run(args) or 0)
     except (UsageError, SearchSpaceError, InputError) as exc:
-        if debug:
-            raise
-        print(f"alphadarts: error: {exc}", file=sys.stderr)
+        if debug:  # the traceback as well, but the same exit code (a 2 stays a 2)
+            traceback.print_exc()
+        print(f"alphadarts: error: {one_line_message(exc)}", file=sys.stderr)
         return 2
     except (RunFailed, NonFiniteLossError) as exc:
         if debug:
-            raise
+            traceback.print_exc()
         _quiet_ray()
-        print(f"alphadarts: failed: {exc}", file=sys.stderr)
+        print(f"alphadarts: failed: {one_line_message(exc)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("alphadarts: interrupted", file=sys.stderr)
         return 130
+
+
+#: longest error line printed; what an inner library packs into one exception (every size
+#: mismatch of a state dict) can run to thousands of lines, which `--debug` still shows
+MAX_MESSAGE = 600
+
+
+def one_line_message(exc: BaseException) -> str:
+    """The error as the one line the user reads: line breaks folded, a runaway text cut."""
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    if len(text) > MAX_MESSAGE:
+        text = text[:MAX_MESSAGE].rstrip() + " ... (--debug shows all of it)"
+    return text
 
 
 def _quiet_ray() -> None:

@@ -14,6 +14,7 @@ from orchestrator.errors import UsageError
 from orchestrator.pipeline_config import PipelineConfig
 from orchestrator.sweep_config import SweepConfig
 from orchestrator.validation_errors import describe_validation_error
+from orchestrator.yaml_input import DuplicateKeyError, load_strict
 from search_space import get_space, space_names
 from trainables.config import SearchConfig, StrictModel
 from trainables.train_config import TrainConfig
@@ -112,11 +113,16 @@ def _read_yaml(source: str) -> dict:
             + ", ".join(preset_names())
         )
     try:
-        raw = yaml.safe_load(text)
+        raw = load_strict(text)
+    except DuplicateKeyError as exc:
+        raise UsageError(f"{where}: {exc.problem}; give each key once") from None
     except yaml.YAMLError as exc:
         raise UsageError(f"{where} is not valid YAML ({str(exc).splitlines()[0]})") from None
-    if raw is None:
-        raw = {}
+    if raw is None:  # an empty file is a mistake, not "all defaults" (a 50-epoch CIFAR search)
+        raise UsageError(
+            f"{where} is empty; to start from defaults, give a preset ("
+            + ", ".join(preset_names()) + ") or copy one from orchestrator/presets/ and edit it"
+        )
     if not isinstance(raw, dict):
         raise UsageError(f"{where} must be a YAML mapping, not {type(raw).__name__}")
     return raw
@@ -128,7 +134,9 @@ def _apply_override(raw: dict, item: str) -> None:
     if not sep or not key or any(not part for part in key.split(".")):
         raise UsageError(f"--set {item!r}: expected key.sub=value")
     try:
-        parsed = yaml.safe_load(value) if value != "" else ""
+        parsed = load_strict(value) if value != "" else ""
+    except DuplicateKeyError as exc:
+        raise UsageError(f"--set {item!r}: {exc.problem}") from None
     except yaml.YAMLError:
         parsed = value
     node = raw
@@ -140,7 +148,23 @@ def _apply_override(raw: dict, item: str) -> None:
         if not isinstance(child, dict):
             raise UsageError(f"--set {item!r}: {part!r} is a value, not a section")
         node = child
-    node[parts[-1]] = parsed
+    current = node.get(parts[-1])
+    if isinstance(current, dict) and isinstance(parsed, dict):
+        # `--set search.mim={mask_ratio: 0.25}` changes that field: the section's other
+        # fields keep the preset's values (replacing the section would reset them silently)
+        node[parts[-1]] = _merged(current, parsed)
+    elif isinstance(current, dict) and parsed is not None:
+        raise UsageError(f"--set {item!r}: {key!r} is a section; give {key}.FIELD=value "
+                         f"or {key}={{FIELD: value}}")
+    else:
+        node[parts[-1]] = parsed
+
+
+def _merged(base: dict, update: dict) -> dict:
+    out = dict(base)
+    for key, value in update.items():
+        out[key] = _merged(out[key], value) if isinstance(out.get(key), dict) and isinstance(value, dict) else value
+    return out
 
 
 def add_config_arguments(parser) -> None:

@@ -18,11 +18,14 @@ from dataclasses import asdict
 
 from orchestrator.config import ExperimentConfig
 from orchestrator.errors import UsageError
+from orchestrator.resources import DEFAULT_WAIT_S, check_resources, starts_local_ray
 from orchestrator.results import FINISHED, load_trials
+from orchestrator.run_identity import check_run_dir, move_aside, record_run_dir
 from orchestrator.retrain import RetrainTarget, retrain_dir, run_retrain
 from orchestrator.selection import select_genotypes
 from orchestrator.storage import join, write_json
 from orchestrator.sweep import check_sweep, experiment_dir as sweep_dir, run_sweep
+from orchestrator.trial_runner import DRIVER_CPU
 from trainables.data import check_data_source
 
 log = logging.getLogger(__name__)
@@ -38,17 +41,30 @@ def pipeline_dir(config: ExperimentConfig) -> str:
     return join(config.storage_path, f"{config.name}-pipeline")
 
 
-def run_pipeline(config: ExperimentConfig, address: str | None = None) -> dict:
-    """Run (or continue) every stage; return what `pipeline --json` prints."""
-    check_sweep(config)  # every door checked before Ray starts or any stage runs
-    check_data_source(config.retrain.data.loading())
+def run_pipeline(config: ExperimentConfig, address: str | None = None, restart: bool = False,
+                 resource_wait: float = DEFAULT_WAIT_S) -> dict:
+    """Run (or continue) every stage; return what `pipeline --json` prints. `restart` moves
+    the pipeline's, its sweep's and its retrain's directories aside and starts over."""
+    # every door checked before Ray starts or any stage runs
+    dumped = config.model_dump(mode="json")
+    dirs = {"pipeline": pipeline_dir(config), "sweep": sweep_dir(config), "retrain": retrain_dir(config)}
+    for kind, path in dirs.items():
+        check_run_dir(path, dumped, kind, restart)
+    check_resources(config.search.runtime, "search.runtime", address, DRIVER_CPU)
+    check_resources(config.retrain.runtime, "retrain.runtime", address, DRIVER_CPU)
+    check_sweep(config, address)
+    check_data_source(config.retrain.data.loading(), on_this_machine=starts_local_ray(address))
+    if restart:
+        for kind, path in dirs.items():
+            move_aside(path, kind)
+    record_run_dir(dirs["pipeline"], dumped, "pipeline")
     stages = {}
     from orchestrator.console import announce
 
     announce("pipeline", pipeline_dir(config), "start")
     stages["sweep"] = "skipped (finished before)" if sweep_finished(config) else "ran"
     if stages["sweep"] == "ran":
-        summary = run_sweep(config, address=address)
+        summary = run_sweep(config, address=address, resource_wait=resource_wait)
         if summary["interrupted"]:
             raise PipelineInterrupted("the sweep was interrupted; rerun the same command to continue")
 
@@ -60,7 +76,8 @@ def run_pipeline(config: ExperimentConfig, address: str | None = None) -> dict:
     log.info("selected %d genotype(s) for retraining", len(candidates))
 
     targets = [RetrainTarget.from_candidate(c, space) for c in candidates]
-    retrained = run_retrain(config, targets, config.pipeline.retrain_seeds, address=address)
+    retrained = run_retrain(config, targets, config.pipeline.retrain_seeds, address=address,
+                            resource_wait=resource_wait)
     stages["retrain"] = "ran" if retrained["runs"] else "skipped (finished before)"
     failed = [r for r in retrained["runs"] if r["status"] != "TERMINATED"]
 

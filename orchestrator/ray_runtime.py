@@ -22,6 +22,7 @@ def ensure_ray(address: str | None = None, num_cpus: int | None = None) -> None:
         return
     address = address or os.environ.get("RAY_ADDRESS")
     if address:
+        check_address_reachable(address)
         context = ray.init(
             address=address, logging_level=logging.WARNING,
             runtime_env={"env_vars": {"RAY_ADDRESS": address}},
@@ -34,6 +35,37 @@ def ensure_ray(address: str | None = None, num_cpus: int | None = None) -> None:
             runtime_env={"env_vars": {"RAY_API_SERVER_ADDRESS": f"http://127.0.0.1:{port}"}},
         )
     log.info("Ray dashboard: http://%s", context.dashboard_url)
+
+
+#: seconds to wait for a Ray head's port to answer before calling the address unreachable
+CONNECT_TIMEOUT_S = 5.0
+
+
+def check_address_reachable(address: str, timeout_s: float = CONNECT_TIMEOUT_S) -> None:
+    """UsageError, in seconds, when nothing answers at a Ray address (`ray.init` would wait
+    forever on "Failed to connect to GCS"). `auto` and `local` name no port: not checked."""
+    from orchestrator.errors import UsageError
+
+    if address in ("auto", "local"):
+        return
+    hostport = address.split("://", 1)[-1].rstrip("/")
+    host, sep, port_text = hostport.rpartition(":")
+    if not sep or not host or not port_text.isdigit() or not 0 < int(port_text) < 65536:
+        raise UsageError(f"Ray address {address!r} (--address or $RAY_ADDRESS): expected HOST:PORT (e.g. 10.0.0.5:6379, or "
+                         "ray://HOST:10001 for Ray Client), or auto")
+    host = host.strip("[]")  # [::1]:6379
+    try:
+        with socket.create_connection((host, int(port_text)), timeout=timeout_s):
+            return
+    except socket.gaierror:
+        reason = "the host name does not resolve"
+    except TimeoutError:
+        reason = f"no answer within {timeout_s:g} s"
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+    raise UsageError(f"Ray address {address!r} (--address or $RAY_ADDRESS): cannot reach the Ray head at {host}:{port_text} "
+                     f"({reason}); check that the cluster is up (`ray status` on the head) and "
+                     "the port is open from here")
 
 
 def _free_port() -> int:

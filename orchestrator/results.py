@@ -118,7 +118,11 @@ def load_trials(experiment_dir: str) -> tuple[pd.DataFrame, dict]:
             f"{experiment_dir!r} is not a sweep's experiment directory (it has no {TRIALS_FILE}; "
             "`alphadarts sweep CONFIG` writes one)"
         )
-    table = pq.read_table(table_path)
+    try:
+        table = pq.read_table(table_path)
+    except (OSError, ValueError) as exc:  # pyarrow's ArrowInvalid: truncated, not parquet
+        raise UsageError(f"{table_path} cannot be read as a sweep's trials table "
+                         f"({str(exc).splitlines()[0][:200]})") from None
     raw = (table.schema.metadata or {}).get(METADATA_KEY)
     if raw is None:
         raise UsageError(f"{table_path} was not written by `alphadarts sweep` (no sweep metadata)")

@@ -19,6 +19,8 @@ from pathlib import Path
 
 from orchestrator.config import ExperimentConfig
 from orchestrator.errors import UsageError
+from orchestrator.resources import DEFAULT_WAIT_S, check_cluster_resources, check_resources, starts_local_ray
+from orchestrator.run_identity import check_run_dir, record_run_dir
 from orchestrator.retrain_table import genotype_leaderboard, load_retrain, merge_retrain
 from orchestrator.storage import join
 from orchestrator.trial_runner import (
@@ -107,10 +109,12 @@ def retrain_dir(config: ExperimentConfig) -> str:
 
 
 def run_retrain(config: ExperimentConfig, targets: list[RetrainTarget], seeds: int,
-                address: str | None = None) -> dict:
+                address: str | None = None, restart: bool = False,
+                resource_wait: float = DEFAULT_WAIT_S) -> dict:
     """Train every target with seeds retrain.seed .. retrain.seed + seeds - 1, all pairs in
     parallel as the cluster allows; return the per-run rows and the per-genotype summary.
-    Pairs that retrain.parquet already holds as finished are not run again."""
+    Pairs that retrain.parquet already holds as finished are not run again; `restart` moves
+    the earlier retrain directory aside and starts over."""
     import ray
     from ray import tune
 
@@ -123,17 +127,23 @@ def run_retrain(config: ExperimentConfig, targets: list[RetrainTarget], seeds: i
     if not targets:
         raise UsageError("nothing to retrain: no genotype was given or selected")
     train = config.retrain
-    check_data_source(train.data.loading())  # before Ray starts: bad input costs no compute
     path = retrain_dir(config)
+    dumped = config.model_dump(mode="json")
+    # before Ray starts, each in seconds: the directory's own config, the data, the resources
+    check_run_dir(path, dumped, "retrain", restart)
     runs_dir = join(path, RUNS_DIR)
     seed_values = list(range(train.seed, train.seed + seeds))
-    done = finished_pairs(path)
+    done = set() if restart else finished_pairs(path)
     pairs = [(i, seed) for i, target in enumerate(targets) for seed in seed_values
              if (target.genotype.key, seed) not in done]
     if not pairs:
         return summary(path, targets, [])
-    ensure_ray(address)
     rt = train.runtime
+    check_resources(rt, "retrain.runtime", address, DRIVER_CPU)
+    check_data_source(train.data.loading(), on_this_machine=starts_local_ray(address))
+    record_run_dir(path, dumped, "retrain", restart)
+    ensure_ray(address)
+    check_cluster_resources(rt, "retrain.runtime", resource_wait, DRIVER_CPU)
     needs = trial_resources(rt.num_workers, rt.cpus_per_worker, rt.use_gpu, rt.gpus_per_worker)
     trainable = tune.with_resources(
         tune.with_parameters(retrain_trial, base=train, targets=list(targets), runs_dir=runs_dir),

@@ -69,7 +69,10 @@ def load_retrain(directory: str) -> pd.DataFrame | None:
     path = Path(directory).expanduser() / RETRAIN_FILE
     if not path.is_file():
         return None
-    table = pq.read_table(path)
+    try:
+        table = pq.read_table(path)
+    except (OSError, ValueError) as exc:  # pyarrow's ArrowInvalid: truncated, not parquet
+        raise UsageError(f"{path} cannot be read as a retrain table ({str(exc).splitlines()[0][:200]})") from None
     missing = [name for name in RETRAIN_SCHEMA.names if name not in table.column_names]
     if missing:
         raise UsageError(f"{path} lacks the retrain columns {missing}; it was not written "

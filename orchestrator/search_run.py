@@ -9,6 +9,8 @@ from pathlib import Path
 from orchestrator.config import ExperimentConfig
 from orchestrator.errors import RunFailed, UsageError
 from orchestrator.ray_runtime import ensure_ray
+from orchestrator.resources import DEFAULT_WAIT_S, check_cluster_resources, check_resources, starts_local_ray
+from orchestrator.run_identity import check_run_dir, record_run_dir
 from orchestrator.storage import join, write_json, write_jsonl
 from search_space import genotype_from_dict
 from trainables.checkpoint import STATE_FILE, load_state
@@ -18,16 +20,27 @@ from trainables.errors import InputError, NonFiniteLossError
 log = logging.getLogger(__name__)
 
 
-def run_search_on_ray(config: ExperimentConfig, address: str | None = None) -> dict:
-    """Run (or resume) the search named `config.name`; return the summary the CLI prints."""
-    check_data_source(config.search.data)  # before Ray starts: bad input costs no compute
+def run_search_on_ray(config: ExperimentConfig, address: str | None = None, restart: bool = False,
+                      resource_wait: float = DEFAULT_WAIT_S) -> dict:
+    """Run (or resume) the search named `config.name`; return the summary the CLI prints
+    (with `finished_before` when the run had finished earlier and nothing ran now)."""
+    run_dir = join(config.storage_path, config.name)
+    dumped = config.model_dump(mode="json")
+    # Before Ray starts, each in seconds: the run directory's own config, the resources, the data.
+    if check_run_dir(run_dir, dumped, "search", restart):
+        finished = finished_search(config, run_dir)
+        if finished is not None:
+            return finished
+    check_resources(config.search.runtime, "search.runtime", address)
+    check_data_source(config.search.data, on_this_machine=starts_local_ray(address))
     ensure_ray(address)
+    check_cluster_resources(config.search.runtime, "search.runtime", resource_wait)
+    record_run_dir(run_dir, dumped, "search", restart)
     from ray.train import TrainingFailedError
 
     from trainables.ray_search import build_search_trainer
 
     trainer = build_search_trainer(config.search, config.storage_path, config.name)
-    run_dir = join(config.storage_path, config.name)
     try:
         result = trainer.fit()
     except TrainingFailedError as exc:
@@ -53,6 +66,29 @@ def write_run_outputs(config: ExperimentConfig, run_dir: str, history: list[dict
         "genotype": {"str": str(genotype), "hash": last["genotype_hash"], **genotype.to_dict()},
         "alphas": alphas,
         "metrics": metrics,
+    }
+
+
+def finished_search(config: ExperimentConfig, run_dir: str) -> dict | None:
+    """The summary of a search that finished before (its result files are there and its last
+    epoch is the config's last), read from disk; None when it has epochs left."""
+    if "://" in run_dir:
+        return None
+    files = {name: Path(run_dir, name) for name in ("epochs.jsonl", "alphas.json", "genotype.json")}
+    if not all(f.is_file() for f in files.values()):
+        return None
+    history = [json.loads(line) for line in files["epochs.jsonl"].read_text().splitlines() if line.strip()]
+    if not history or history[-1].get("epoch") != config.search.epochs:
+        return None
+    last = history[-1]
+    genotype = genotype_from_dict(json.loads(files["genotype.json"].read_text()))
+    return {
+        "run_dir": run_dir,
+        "checkpoint": latest_checkpoint_dir(run_dir),
+        "genotype": {"str": str(genotype), "hash": last.get("genotype_hash"), **genotype.to_dict()},
+        "alphas": json.loads(files["alphas.json"].read_text()),
+        "metrics": {k: v for k, v in last.items() if k != "alphas"},
+        "finished_before": True,
     }
 
 

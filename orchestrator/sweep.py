@@ -24,7 +24,9 @@ from orchestrator.errors import UsageError
 from orchestrator.ray_runtime import ensure_ray
 from orchestrator.recorder import SweepRecorder
 from orchestrator.results import FINISHED, load_trials, summarize
-from orchestrator.run_guards import check_same_config, check_state_api, close_abandoned_study_trials
+from orchestrator.resources import DEFAULT_WAIT_S, check_cluster_resources, check_resources, starts_local_ray
+from orchestrator.run_guards import check_state_api, close_abandoned_study_trials
+from orchestrator.run_identity import check_run_dir, move_aside
 from orchestrator.storage import join, write_json
 from orchestrator.sweep_config import FloatRange, IntRange, SweepSpace, apply_knobs, encode_phases
 from orchestrator.trial_runner import (
@@ -54,7 +56,7 @@ def experiment_name(config: ExperimentConfig) -> str:
     return f"{config.name}-sweep"
 
 
-def check_sweep(config: ExperimentConfig) -> None:
+def check_sweep(config: ExperimentConfig, address: str | None = None) -> None:
     """Rules that tie the sweep to the search, checked before Ray starts."""
     if "://" in config.storage_path:
         raise UsageError(
@@ -66,7 +68,7 @@ def check_sweep(config: ExperimentConfig) -> None:
         raise UsageError(
             f"sweep.scheduler.grace_period={grace} must not exceed search.epochs={epochs}"
         )
-    check_data_source(config.search.data)
+    check_data_source(config.search.data, on_this_machine=starts_local_ray(address))
 
 
 # --- knobs ---------------------------------------------------------------------------------
@@ -124,14 +126,21 @@ def max_concurrent_trials(config: ExperimentConfig, cluster: dict[str, float]) -
 
 # --- the sweep -----------------------------------------------------------------------------
 
-def run_sweep(config: ExperimentConfig, address: str | None = None, resume: bool = False) -> dict:
-    """Run, or continue, the sweep named `config.name`; return `results.summarize`'s dict
-    plus `interrupted` (trials left unfinished: a SIGINT stopped the sweep)."""
-    check_sweep(config)
+def run_sweep(config: ExperimentConfig, address: str | None = None, resume: bool = False,
+              restart: bool = False, resource_wait: float = DEFAULT_WAIT_S) -> dict:
+    """Run, or continue, the sweep named `config.name` (`restart`: start it over, the old
+    one moved aside); return `results.summarize`'s dict plus `interrupted` (trials left
+    unfinished: a SIGINT stopped the sweep)."""
+    if resume and restart:
+        raise UsageError("--resume and --restart contradict each other: give one")
     path = experiment_dir(config)
-    restoring = tune.Tuner.can_restore(path)
-    if restoring:
-        check_same_config(Path(path, CONFIG_FILE), config.model_dump(mode="json"), "sweep")
+    check_run_dir(path, config.model_dump(mode="json"), "sweep", restart)
+    rt = config.search.runtime
+    check_resources(rt, "search.runtime", address, DRIVER_CPU)
+    check_sweep(config, address)
+    restoring = not restart and tune.Tuner.can_restore(path)
+    if restart or restoring:
+        pass
     elif resume:
         raise UsageError(f"--resume: there is no sweep to resume in {path}")
     elif Path(path).exists() and any(Path(path).iterdir()):
@@ -139,8 +148,11 @@ def run_sweep(config: ExperimentConfig, address: str | None = None, resume: bool
             f"{path} exists but holds no sweep Tune can resume; choose another name "
             "(--set name=...) or remove the directory"
         )
+    if restart:
+        move_aside(path, "sweep")
     ensure_ray(address)
     check_state_api()
+    check_cluster_resources(rt, "search.runtime", resource_wait, DRIVER_CPU)
     announce("sweep", path, "start")
 
     searches_dir = join(path, SEARCHES_DIR)

@@ -16,12 +16,17 @@ from trainables.errors import InputError
 
 STATE_FILE = "state.pt"
 
+#: the layout of the state dict; a checkpoint of another layout is refused at load, in one
+#: line, instead of failing somewhere inside a resumed run. Files without the entry are
+#: format 1 (written before it existed).
+FORMAT = 1
+
 
 def save_state(path: Path, state: dict) -> None:
     import io
 
     buf = io.BytesIO()
-    torch.save(state, buf)
+    torch.save({"format": FORMAT, **state}, buf)
     atomic_write_bytes(path, buf.getvalue())
 
 
@@ -36,4 +41,34 @@ def load_state(path: Path) -> dict:
         raise InputError(f"checkpoint {path} is corrupt or not an alphadarts checkpoint ({reason})") from exc
     if not isinstance(state, dict) or "epoch" not in state:
         raise InputError(f"checkpoint {path} is not an alphadarts checkpoint (no 'epoch' entry)")
+    if state.get("format", 1) != FORMAT:
+        raise InputError(
+            f"checkpoint {path} has format {state.get('format')!r}, this alphadarts reads format "
+            f"{FORMAT}; resume it with the version that wrote it, or start the run over"
+        )
     return state
+
+
+def check_same_shapes(module: torch.nn.Module, saved: dict, what: str) -> None:
+    """Compare a saved state dict with `module`'s before `load_state_dict`, which would list
+    every mismatch (thousands of lines for a supernet of another size): InputError naming
+    how many entries differ and the first one."""
+    if not isinstance(saved, dict):
+        raise InputError(f"the checkpoint's {what} is not a state dict")
+    own = module.state_dict()
+    missing = [k for k in own if k not in saved]
+    extra = [k for k in saved if k not in own]
+    resized = [k for k in own if k in saved and hasattr(saved[k], "shape")
+               and tuple(saved[k].shape) != tuple(own[k].shape)]
+    if not (missing or extra or resized):
+        return
+    if resized:
+        k = resized[0]
+        example = f"{k} is {tuple(saved[k].shape)} there, {tuple(own[k].shape)} here"
+    else:
+        example = f"{(missing or extra)[0]} is {'missing there' if missing else 'not in this model'}"
+    raise InputError(
+        f"the checkpoint's {what} does not fit this config ({len(resized)} tensors of another "
+        f"shape, {len(missing)} missing, {len(extra)} unknown; e.g. {example}): it was written "
+        "with other model settings; start the run over or use another name"
+    )

@@ -21,11 +21,14 @@ from torch.utils.data.distributed import DistributedSampler
 
 from trainables.config import DataConfig
 from trainables.datasets import DATASETS
+from trainables.download_check import CIFAR_FILES, check_cifar_obtainable
 from trainables.errors import InputError
 
 
-def check_data_source(config: DataConfig) -> None:
-    """Fail at the door, before Ray or any compute starts, on a data source that cannot work."""
+def check_data_source(config: DataConfig, on_this_machine: bool = True) -> None:
+    """Fail at the door, before Ray or any compute starts, on a data source that cannot work.
+    `on_this_machine`: the workers run here (a local Ray), so a CIFAR root that holds no
+    dataset needs a reachable download host too (on a cluster the workers' nodes decide)."""
     if config.dataset in ("digits", "synthetic"):
         return
     root = Path(config.root).expanduser()
@@ -45,6 +48,8 @@ def check_data_source(config: DataConfig) -> None:
             f"data.root={config.root!r} is not readable and writable; {config.dataset} is "
             "downloaded there on first use"
         )
+    if on_this_machine and config.dataset in CIFAR_FILES:
+        check_cifar_obtainable(config.dataset, config.root)
 
 
 def _nearest_existing_parent(path: Path) -> Path:

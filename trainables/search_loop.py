@@ -19,6 +19,7 @@ from torch import nn
 
 from search_space import alpha_entropy, alpha_top_weight, build_supernet
 from trainables.seeding import capture_rng, rank_seed, restore_rng, seed_everything
+from trainables.checkpoint import check_same_shapes
 from trainables.config import SearchConfig
 from trainables.data import load_images, sharded_loader, split_for_search
 from trainables.distributed import Collective
@@ -257,6 +258,7 @@ def _state(epoch, history, objective, w_opt, a_opt, schedule, rng_per_rank) -> d
 
 
 def _restore(state, objective, w_opt, a_opt, schedule, collective) -> tuple[int, list[dict]]:
+    check_same_shapes(objective, state.get("objective"), "search model")
     try:
         objective.load_state_dict(state["objective"])
         w_opt.load_state_dict(state["w_opt"])

@@ -22,6 +22,7 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
 from search_space import Genotype, build_network, count_macs, count_parameters
+from trainables.checkpoint import check_same_shapes
 from trainables.seeding import capture_rng, restore_rng, seed_everything
 from trainables.distributed import Collective
 from trainables.errors import InputError, NonFiniteLossError
@@ -242,6 +243,7 @@ def _restore(state, config, genotype, net, optimiser, schedule, collective) -> t
             "the checkpoint to resume was written with another training config "
             f"({state.get('config')}); use another run name or the same settings"
         )
+    check_same_shapes(net, state.get("model"), "network")
     try:
         net.load_state_dict(state["model"])
         optimiser.load_state_dict(state["optimiser"])

@@ -8,6 +8,8 @@ import json
 from orchestrator.commands.retrain_cmd import genotype_line
 from orchestrator.config import add_config_arguments, load_config
 from orchestrator.ray_runtime import add_address_argument
+from orchestrator.resources import add_resource_arguments
+from orchestrator.run_identity import add_restart_argument
 
 #: exit code of a pipeline that a SIGINT stopped in a stage (as for Ctrl+C).
 INTERRUPTED = 130
@@ -20,6 +22,8 @@ def add_parser(subparsers) -> None:
     )
     add_config_arguments(parser)
     add_address_argument(parser)
+    add_restart_argument(parser)
+    add_resource_arguments(parser)
     parser.add_argument("--json", action="store_true",
                         help="end with one JSON line: directories, report, each genotype's result")
     parser.set_defaults(run=run)
@@ -30,7 +34,8 @@ def run(args) -> int:
 
     config = load_config(args.config, args.overrides)
     try:
-        summary = run_pipeline(config, address=args.address)
+        summary = run_pipeline(config, address=args.address, restart=args.restart,
+                               resource_wait=args.resource_wait)
     except PipelineInterrupted as exc:
         print(f"alphadarts: {exc}")
         return INTERRUPTED

@@ -13,6 +13,8 @@ import sys
 
 from orchestrator.config import add_config_arguments, load_config
 from orchestrator.ray_runtime import add_address_argument
+from orchestrator.resources import add_resource_arguments
+from orchestrator.run_identity import add_restart_argument
 
 
 def add_parser(subparsers) -> None:
@@ -23,6 +25,8 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--seeds", type=int, default=1,
                         help="how many seeds, from retrain.seed on (default 1)")
     add_address_argument(parser)
+    add_restart_argument(parser)
+    add_resource_arguments(parser)
     parser.add_argument("--json", action="store_true", help="end with one JSON line of results")
     parser.set_defaults(run=run)
 
@@ -41,7 +45,8 @@ def run(args) -> int:
 
     config = load_config(args.config, args.overrides)
     target = resolve_genotype(config.retrain.space, args.genotype)
-    summary = run_retrain(config, [target], args.seeds, address=args.address)
+    summary = run_retrain(config, [target], args.seeds, address=args.address, restart=args.restart,
+                          resource_wait=args.resource_wait)
     print(f"experiment directory: {summary['experiment_dir']}")
     if not summary["runs"]:
         print("every seed asked for was retrained before (retrain.parquet): nothing ran")

@@ -1,8 +1,10 @@
 """`alphadarts search CONFIG`: one αDARTS supernet search on Ray Train.
 
 Writes the run directory `<output_dir>/<name>/`: Ray's checkpoints, `epochs.jsonl` (one
-line per epoch), `genotype.json` and `alphas.json`. Rerunning the same name resumes from
-the last checkpoint.
+line per epoch), `genotype.json`, `alphas.json` and `config.json` (the config it ran with).
+Rerunning the same name with the same settings resumes from the last checkpoint (or, when
+the search had finished, prints its result); with other settings it is refused, unless
+`--restart` (the old run is moved aside).
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ import logging
 
 from orchestrator.config import add_config_arguments, load_config
 from orchestrator.ray_runtime import add_address_argument
+from orchestrator.resources import add_resource_arguments
+from orchestrator.run_identity import add_restart_argument
 from orchestrator.search_run import run_search_on_ray
 
 log = logging.getLogger(__name__)
@@ -21,13 +25,20 @@ def add_parser(subparsers) -> None:
     parser = subparsers.add_parser("search", help="run one αDARTS supernet search on Ray Train")
     add_config_arguments(parser)
     add_address_argument(parser)
+    add_restart_argument(parser)
+    add_resource_arguments(parser)
     parser.add_argument("--json", action="store_true", help="end with one JSON line of results")
     parser.set_defaults(run=run)
 
 
 def run(args) -> int:
     config = load_config(args.config, args.overrides)
-    summary = run_search_on_ray(config, address=args.address)
+    summary = run_search_on_ray(config, address=args.address, restart=args.restart,
+                                resource_wait=args.resource_wait)
+    if summary.get("finished_before"):
+        n = config.search.epochs
+        print(f"the search {config.name} finished before ({n} epoch{'s' if n != 1 else ''}); nothing "
+              "ran now. Its result (--restart starts it over):")
     print(f"run directory: {summary['run_dir']}")
     print(f"genotype: {summary['genotype']['str']}")
     last = summary["metrics"]

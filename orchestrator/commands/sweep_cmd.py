@@ -12,6 +12,8 @@ import sys
 
 from orchestrator.config import add_config_arguments, load_config
 from orchestrator.ray_runtime import add_address_argument
+from orchestrator.resources import add_resource_arguments
+from orchestrator.run_identity import add_restart_argument
 
 #: exit code of a sweep that a SIGINT stopped before every trial finished (as for Ctrl+C).
 INTERRUPTED = 130
@@ -23,6 +25,8 @@ def add_parser(subparsers) -> None:
     add_address_argument(parser)
     parser.add_argument("--resume", action="store_true",
                         help="continue the interrupted sweep of this name (an error if there is none)")
+    add_restart_argument(parser)
+    add_resource_arguments(parser)
     parser.add_argument("--json", action="store_true", help="end with one JSON line of results")
     parser.set_defaults(run=run)
 
@@ -31,7 +35,8 @@ def run(args) -> int:
     from orchestrator.sweep import run_sweep  # imports Ray Tune: only when sweeping
 
     config = load_config(args.config, args.overrides)
-    summary = run_sweep(config, address=args.address, resume=args.resume)
+    summary = run_sweep(config, address=args.address, resume=args.resume, restart=args.restart,
+                        resource_wait=args.resource_wait)
     counts = ", ".join(f"{n} {status}" for status, n in summary["trials_by_status"].items())
     print(f"experiment directory: {summary['experiment_dir']}")
     print(f"trials: {summary['num_trials']} ({counts or 'none'})")
