@@ -8,11 +8,15 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import signal
 import sys
+import threading
+import traceback
 
+from orchestrator import interrupts
 from orchestrator.errors import RunFailed, UsageError
 from search_space.errors import SearchSpaceError
-from trainables.errors import InputError, NonFiniteLossError
+from trainables.errors import InputError, NonFiniteLossError, ResultWriteError
 
 #: subcommand name -> module under orchestrator.commands (imported lazily: `inspect` must not
 #: pay for importing Ray).
@@ -118,6 +122,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     logging.getLogger().setLevel(logging.DEBUG if debug else VERBOSITY[verbosity])
     console.set_verbosity(verbosity)
+    interrupts.reset()
+    previous_sigterm = signal.getsignal(signal.SIGTERM)
+    interrupts.install()
     try:
         return int(args.run(args) or 0)
     except (UsageError, SearchSpaceError, InputError) as exc:
@@ -125,15 +132,23 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"alphadarts: error: {exc}", file=sys.stderr)
         return 2
-    except (RunFailed, NonFiniteLossError) as exc:
+    except (RunFailed, NonFiniteLossError, ResultWriteError) as exc:
         if debug:
             raise
         _quiet_ray()
         print(f"alphadarts: failed: {exc}", file=sys.stderr)
         return 1
-    except KeyboardInterrupt:
-        print("alphadarts: interrupted", file=sys.stderr)
-        return 130
+    except (interrupts.Interrupted, KeyboardInterrupt) as exc:
+        if not isinstance(exc, interrupts.Interrupted):  # stopped before a stage said where
+            exc = interrupts.Interrupted("before it could say where (what it saved is kept)")
+        if debug:
+            traceback.print_exc()
+        _quiet_ray()  # ends the local Ray this command started, with its processes
+        print(exc.line(argv), file=sys.stderr)
+        return exc.exit_code
+    finally:
+        if previous_sigterm is not None and threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGTERM, previous_sigterm)
 
 
 def _quiet_ray() -> None:

@@ -18,20 +18,18 @@ from dataclasses import asdict
 
 from orchestrator.config import ExperimentConfig
 from orchestrator.errors import UsageError
+from orchestrator.interrupts import Interrupted
 from orchestrator.results import FINISHED, load_trials
+from orchestrator.run_lock import exclusive
 from orchestrator.retrain import RetrainTarget, retrain_dir, run_retrain
 from orchestrator.selection import select_genotypes
 from orchestrator.storage import join, write_json
-from orchestrator.sweep import check_sweep, experiment_dir as sweep_dir, run_sweep
+from orchestrator.sweep import check_sweep, experiment_dir as sweep_dir, run_sweep, where_sweep_stopped
 from trainables.data import check_data_source
 
 log = logging.getLogger(__name__)
 
 SELECTION_FILE = "selection.json"
-
-
-class PipelineInterrupted(RuntimeError):
-    """A stage stopped before it finished (Ctrl+C): rerun the same command to continue."""
 
 
 def pipeline_dir(config: ExperimentConfig) -> str:
@@ -42,6 +40,11 @@ def run_pipeline(config: ExperimentConfig, address: str | None = None) -> dict:
     """Run (or continue) every stage; return what `pipeline --json` prints."""
     check_sweep(config)  # every door checked before Ray starts or any stage runs
     check_data_source(config.retrain.data.loading())
+    with exclusive(pipeline_dir(config)):  # a second pipeline of this name is refused (exit 2)
+        return _run_pipeline_locked(config, address)
+
+
+def _run_pipeline_locked(config: ExperimentConfig, address: str | None) -> dict:
     stages = {}
     from orchestrator.console import announce
 
@@ -49,8 +52,9 @@ def run_pipeline(config: ExperimentConfig, address: str | None = None) -> dict:
     stages["sweep"] = "skipped (finished before)" if sweep_finished(config) else "ran"
     if stages["sweep"] == "ran":
         summary = run_sweep(config, address=address)
-        if summary["interrupted"]:
-            raise PipelineInterrupted("the sweep was interrupted; rerun the same command to continue")
+        if summary["interrupted"]:  # SIGINT/SIGTERM: one line, exit 130/143 (cli.py)
+            raise Interrupted("in the sweep stage, " + where_sweep_stopped(sweep_dir(config),
+                                                                            config.sweep.num_samples))
 
     trials, meta = load_trials(sweep_dir(config))
     candidates = select_genotypes(trials, meta, config.pipeline.select)

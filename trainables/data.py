@@ -125,10 +125,18 @@ def _cifar(config: DataConfig, train: bool, augment: bool) -> Dataset:
         try:
             return cls(str(root), train=train, download=True, transform=transform)
         except (OSError, RuntimeError) as exc:  # no network, corrupt archive
+            reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
             raise InputError(
-                f"data.root={config.root!r}: could not load or download {config.dataset} "
-                f"({exc}); place the extracted dataset there or allow the download"
+                f"data.root={config.root!r}: could not load or download {config.dataset} ({reason}); "
+                f"{where_to_put(cls, root)}"
             ) from exc
+
+
+def where_to_put(cls, root: Path) -> str:
+    """Where a torchvision dataset's files go when it cannot be downloaded: the one place
+    that says it, for the loader here and for checks made before Ray starts."""
+    return (f"put the extracted {cls.base_folder}/ folder (from {cls.url}) into {root.resolve()}, "
+            "or allow the download")
 
 
 def _imagenet(config: DataConfig, train: bool, augment: bool) -> Dataset:

@@ -9,10 +9,6 @@ from orchestrator.commands.retrain_cmd import genotype_line
 from orchestrator.config import add_config_arguments, load_config
 from orchestrator.ray_runtime import add_address_argument
 
-#: exit code of a pipeline that a SIGINT stopped in a stage (as for Ctrl+C).
-INTERRUPTED = 130
-
-
 def add_parser(subparsers) -> None:
     parser = subparsers.add_parser(
         "pipeline", help="sweep, select, retrain the best genotypes, write the report",
@@ -26,14 +22,10 @@ def add_parser(subparsers) -> None:
 
 
 def run(args) -> int:
-    from orchestrator.pipeline import PipelineInterrupted, run_pipeline  # imports Ray Tune
+    from orchestrator.pipeline import run_pipeline  # imports Ray Tune
 
     config = load_config(args.config, args.overrides)
-    try:
-        summary = run_pipeline(config, address=args.address)
-    except PipelineInterrupted as exc:
-        print(f"alphadarts: {exc}")
-        return INTERRUPTED
+    summary = run_pipeline(config, address=args.address)  # a stop: Interrupted (cli.py)
     print(f"experiment directory: {summary['experiment_dir']}")
     for stage, status in summary["stages"].items():
         print(f"  {stage}: {status}")
