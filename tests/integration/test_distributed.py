@@ -122,3 +122,50 @@ def test_failures_beyond_max_name_the_checkpoint_and_rerun_resumes(ray_session, 
     epochs = [json.loads(l) for l in (tmp_path / "fragile" / "epochs.jsonl").read_text().splitlines()]
     assert [e["epoch"] for e in epochs] == [1, 2, 3, 4]
     assert epochs[: len(done_before)] == done_before
+
+
+def test_ctrl_c_says_how_to_resume_and_the_resumed_run_matches_uninterrupted(ray_session, reference, tmp_path):
+    """`alphadarts search` as a user starts it (its own local Ray), Ctrl+C'd after its first
+    checkpoint: SIGINT to its whole process group, as a terminal sends it. One line naming
+    the command that resumes it, exit 130, no native stack trace, none of the Ray processes
+    it started left; that command then finishes with the α of an uninterrupted run."""
+    import shlex
+
+    import psutil  # vendored by Ray, on the path once ray is imported (ray_session)
+
+    from orchestrator.search_run import latest_checkpoint
+
+    args = search_args(tmp_path, "stopped")
+    driver = subprocess.Popen([sys.executable, "-m", "orchestrator.cli", *args], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True, start_new_session=True)
+    started = set()
+    deadline = time.time() + 300
+    while latest_checkpoint(str(tmp_path / "stopped"))[0] is None:
+        assert driver.poll() is None and time.time() < deadline, "the search ended or stalled before a checkpoint"
+        started |= {(p.pid, p.create_time()) for p in psutil.Process(driver.pid).children(recursive=True)}
+        time.sleep(0.2)
+    saved = latest_checkpoint(str(tmp_path / "stopped"))[1]
+    os.killpg(driver.pid, signal.SIGINT)
+    out, err = driver.communicate(timeout=120)
+    assert driver.returncode == 130, err[-3000:]
+    line = err.strip().splitlines()[-1]
+    assert line.startswith(f"alphadarts: SIGINT received; stopped in epoch {saved + 1} of 4 "), line
+    assert "***" not in err and "Traceback" not in err
+    time.sleep(2)  # processes that got the signal finish exiting
+    left = [pid for pid, created in started
+            if psutil.pid_exists(pid) and psutil.Process(pid).create_time() == created]
+    assert not left, [psutil.Process(pid).name() for pid in left if psutil.pid_exists(pid)]
+
+    command = shlex.split(line.split("Resume with: ", 1)[1])
+    assert command[:3] == ["alphadarts", "search", "quickstart"] and command[3:] == args[2:]
+    # that command, run here on the shared Ray instance
+    import io
+    from contextlib import redirect_stdout
+
+    buf = io.StringIO()
+    with redirect_stdout(buf):
+        assert main(command[1:]) == 0
+    summary = json.loads(buf.getvalue().strip().splitlines()[-1])
+    assert summary["alphas"] == reference["alphas"]
+    epochs = [json.loads(l) for l in (tmp_path / "stopped" / "epochs.jsonl").read_text().splitlines()]
+    assert [e["epoch"] for e in epochs] == [1, 2, 3, 4]
