@@ -50,6 +50,10 @@ allowed; a run that fails exits 1."""
 
 EPILOG = "`alphadarts COMMAND --help` describes one command. README.md has the rest."
 
+#: commands whose SIGINT / SIGTERM ends in one line naming the command that resumes them
+#: (orchestrator.interrupts); the others end on Ctrl+C with "interrupted", exit 130
+RESUMABLE = ("search", "sweep", "retrain", "pipeline")
+
 #: -q / default / -v: what the console shows (orchestrator.console) and the log level
 VERBOSITY = {0: logging.WARNING, 1: logging.INFO, 2: logging.INFO}
 
@@ -124,7 +128,9 @@ def main(argv: list[str] | None = None) -> int:
     console.set_verbosity(verbosity)
     interrupts.reset()
     previous_sigterm = signal.getsignal(signal.SIGTERM)
-    interrupts.install()
+    resumable = args.command in RESUMABLE
+    if resumable:
+        interrupts.install()
     try:
         return int(args.run(args) or 0)
     except (UsageError, SearchSpaceError, InputError) as exc:
@@ -139,11 +145,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"alphadarts: failed: {exc}", file=sys.stderr)
         return 1
     except (interrupts.Interrupted, KeyboardInterrupt) as exc:
-        if not isinstance(exc, interrupts.Interrupted):  # stopped before a stage said where
-            exc = interrupts.Interrupted("before it could say where (what it saved is kept)")
         if debug:
             traceback.print_exc()
         _quiet_ray()  # ends the local Ray this command started, with its processes
+        if not resumable:
+            print("alphadarts: interrupted", file=sys.stderr)
+            return 130
+        if not isinstance(exc, interrupts.Interrupted):  # stopped before a stage said where
+            exc = interrupts.Interrupted("before it could say where (what it saved is kept)")
         print(exc.line(argv), file=sys.stderr)
         return exc.exit_code
     finally:

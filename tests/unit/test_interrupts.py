@@ -10,6 +10,7 @@ import signal
 import threading
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -155,7 +156,6 @@ def test_pipeline_stopped_in_its_sweep(monkeypatch, tmp_path, capsys, signum, co
 def test_retrain_stopped_records_the_unfinished_runs(monkeypatch, tmp_path, capsys, signum, code):
     import ray
     from ray import tune
-    from types import SimpleNamespace
 
     class TuneLikeTuner:
         def __init__(self, trainable, param_space, **_):
@@ -191,3 +191,30 @@ def test_retrain_stopped_records_the_unfinished_runs(monkeypatch, tmp_path, caps
 
     table = load_retrain(str(tmp_path / "quickstart-retrain"))
     assert table.sort_values("seed")["status"].tolist() == ["TERMINATED", "STOPPED"]
+
+
+def test_a_local_ray_is_our_own_and_sigterm_stays_ours_after_ray_init(monkeypatch):
+    """ray.init with no address joins the cluster a `ray start` recorded on this machine
+    (another user's, whose shutdown killed our run: seen here), and replaces the SIGTERM
+    handler with its own (sys.exit) plus a native one that dumps a stack trace."""
+    import ray
+
+    from orchestrator.ray_runtime import ensure_ray
+
+    calls = []
+
+    def fake_init(**kwargs):
+        calls.append(kwargs)
+        signal.signal(signal.SIGTERM, lambda *_: None)  # what ray.init does to the handler
+        return SimpleNamespace(dashboard_url="127.0.0.1:1")
+
+    previous = signal.getsignal(signal.SIGTERM)
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    monkeypatch.setattr(ray, "is_initialized", lambda: False)
+    monkeypatch.setattr(ray, "init", fake_init)
+    try:
+        ensure_ray()
+        assert calls[0]["address"] == "local"
+        assert signal.getsignal(signal.SIGTERM) is interrupts._on_sigterm
+    finally:
+        signal.signal(signal.SIGTERM, previous)
