@@ -84,6 +84,8 @@ def where_search_stopped(run_dir: str, epochs: int) -> str:
     checkpoint, done = latest_checkpoint(run_dir)
     if checkpoint is None:
         return f"in epoch 1 of {epochs}, before the first checkpoint"
+    if done >= epochs:
+        return f"after its last epoch, before writing its results (checkpoint {checkpoint})"
     saved = "epoch 1 is" if done == 1 else f"epochs 1-{done} are"
     return f"in epoch {done + 1} of {epochs} ({saved} in checkpoint {checkpoint})"
 

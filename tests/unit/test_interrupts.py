@@ -218,3 +218,11 @@ def test_a_local_ray_is_our_own_and_sigterm_stays_ours_after_ray_init(monkeypatc
         assert signal.getsignal(signal.SIGTERM) is interrupts._on_sigterm
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+def test_ray_train_still_has_the_sigint_handler_that_search_leaves_out():
+    """`search_run.fit_stoppable` replaces TorchTrainer's per-fit SIGINT handler (private in
+    Ray 2.60); should a Ray upgrade rename it, this says so instead of Ctrl+C exiting 0."""
+    from ray.train.torch import TorchTrainer
+
+    assert callable(getattr(TorchTrainer, "_register_sigint_handler", None))
