@@ -67,7 +67,7 @@ def _start(ray_session, args) -> subprocess.Popen:
     )
 
 
-def _kill_one_worker_after_first_checkpoint(process: subprocess.Popen, run_dir: Path) -> list[dict]:
+def _kill_one_worker_after_first_checkpoint(process: subprocess.Popen, run_dir: Path, address: str) -> list[dict]:
     """Kill a Train worker once a checkpoint is registered; return that checkpoint's history."""
     from ray.util.state import list_actors
 
@@ -80,7 +80,10 @@ def _kill_one_worker_after_first_checkpoint(process: subprocess.Popen, run_dir: 
         # kill only once Ray registered a checkpoint: what a resume starts from
         checkpoint = latest_checkpoint_dir(str(run_dir))
         if checkpoint:
-            workers = list_actors(filters=[("class_name", "=", "RayTrainWorker"), ("state", "=", "ALIVE")])
+            # the address named: with no address, the state API guesses among all the Ray
+            # instances on the machine and refuses when there are several (seen here)
+            workers = list_actors(address=address,
+                                  filters=[("class_name", "=", "RayTrainWorker"), ("state", "=", "ALIVE")])
             if workers:
                 os.kill(workers[-1]["pid"], signal.SIGKILL)
                 return load_state(Path(checkpoint) / "state.pt")["history"]
@@ -90,7 +93,8 @@ def _kill_one_worker_after_first_checkpoint(process: subprocess.Popen, run_dir: 
 
 def test_killed_worker_is_replaced_and_run_matches_uninterrupted(ray_session, reference, tmp_path):
     process = _start(ray_session, search_args(tmp_path, "killed", "--set", "search.runtime.max_failures=2"))
-    killed_at_history = _kill_one_worker_after_first_checkpoint(process, tmp_path / "killed")
+    killed_at_history = _kill_one_worker_after_first_checkpoint(
+        process, tmp_path / "killed", ray_session.get_runtime_context().gcs_address)
     out, err = process.communicate(timeout=600)
     assert process.returncode == 0, err[-3000:]
     summary = json.loads(out.strip().splitlines()[-1])
@@ -106,7 +110,8 @@ def test_killed_worker_is_replaced_and_run_matches_uninterrupted(ray_session, re
 def test_failures_beyond_max_name_the_checkpoint_and_rerun_resumes(ray_session, reference, tmp_path):
     args = search_args(tmp_path, "fragile", "--set", "search.runtime.max_failures=0")
     process = _start(ray_session, args)
-    done_before = _kill_one_worker_after_first_checkpoint(process, tmp_path / "fragile")
+    done_before = _kill_one_worker_after_first_checkpoint(
+        process, tmp_path / "fragile", ray_session.get_runtime_context().gcs_address)
     out, err = process.communicate(timeout=600)
     assert process.returncode == 1, err[-3000:]
     last_line = err.strip().splitlines()[-1]
