@@ -8,12 +8,15 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import signal
 import sys
+import threading
 import traceback
 
+from orchestrator import interrupts
 from orchestrator.errors import RunFailed, UsageError
 from search_space.errors import SearchSpaceError
-from trainables.errors import InputError, NonFiniteLossError
+from trainables.errors import InputError, NonFiniteLossError, ResultWriteError
 
 #: subcommand name -> module under orchestrator.commands (imported lazily: `inspect` must not
 #: pay for importing Ray).
@@ -46,6 +49,10 @@ overrides any field. Bad input exits 2 with one line naming the field, the value
 allowed; a run that fails exits 1."""
 
 EPILOG = "`alphadarts COMMAND --help` describes one command. README.md has the rest."
+
+#: commands whose SIGINT / SIGTERM ends in one line naming the command that resumes them
+#: (orchestrator.interrupts); the others end on Ctrl+C with "interrupted", exit 130
+RESUMABLE = ("search", "sweep", "retrain", "pipeline")
 
 #: -q / default / -v: what the console shows (orchestrator.console) and the log level
 VERBOSITY = {0: logging.WARNING, 1: logging.INFO, 2: logging.INFO}
@@ -119,6 +126,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     logging.getLogger().setLevel(logging.DEBUG if debug else VERBOSITY[verbosity])
     console.set_verbosity(verbosity)
+    interrupts.reset()
+    previous_sigterm = signal.getsignal(signal.SIGTERM)
+    resumable = args.command in RESUMABLE
+    if resumable:
+        interrupts.install()
     try:
         return int(args.run(args) or 0)
     except (UsageError, SearchSpaceError, InputError) as exc:
@@ -126,15 +138,26 @@ def main(argv: list[str] | None = None) -> int:
             traceback.print_exc()
         print(f"alphadarts: error: {one_line_message(exc)}", file=sys.stderr)
         return 2
-    except (RunFailed, NonFiniteLossError) as exc:
+    except (RunFailed, NonFiniteLossError, ResultWriteError) as exc:
         if debug:
             traceback.print_exc()
         _quiet_ray()
         print(f"alphadarts: failed: {one_line_message(exc)}", file=sys.stderr)
         return 1
-    except KeyboardInterrupt:
-        print("alphadarts: interrupted", file=sys.stderr)
-        return 130
+    except (interrupts.Interrupted, KeyboardInterrupt) as exc:
+        if debug:
+            traceback.print_exc()
+        _quiet_ray()  # ends the local Ray this command started, with its processes
+        if not resumable:
+            print("alphadarts: interrupted", file=sys.stderr)
+            return 130
+        if not isinstance(exc, interrupts.Interrupted):  # stopped before a stage said where
+            exc = interrupts.Interrupted("before it could say where (what it saved is kept)")
+        print(exc.line(argv), file=sys.stderr)
+        return exc.exit_code
+    finally:
+        if previous_sigterm is not None and threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGTERM, previous_sigterm)
 
 
 #: longest error line printed; what an inner library packs into one exception (every size

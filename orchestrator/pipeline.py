@@ -18,23 +18,21 @@ from dataclasses import asdict
 
 from orchestrator.config import ExperimentConfig
 from orchestrator.errors import UsageError
+from orchestrator.interrupts import Interrupted
 from orchestrator.resources import DEFAULT_WAIT_S, check_resources, starts_local_ray
 from orchestrator.results import FINISHED, load_trials
 from orchestrator.run_identity import check_run_dir, move_aside, record_run_dir
+from orchestrator.run_lock import exclusive
 from orchestrator.retrain import RetrainTarget, retrain_dir, run_retrain
 from orchestrator.selection import select_genotypes
 from orchestrator.storage import join, write_json
-from orchestrator.sweep import check_sweep, experiment_dir as sweep_dir, run_sweep
+from orchestrator.sweep import check_sweep, experiment_dir as sweep_dir, run_sweep, where_sweep_stopped
 from orchestrator.trial_runner import DRIVER_CPU
 from trainables.data import check_data_source
 
 log = logging.getLogger(__name__)
 
 SELECTION_FILE = "selection.json"
-
-
-class PipelineInterrupted(RuntimeError):
-    """A stage stopped before it finished (Ctrl+C): rerun the same command to continue."""
 
 
 def pipeline_dir(config: ExperimentConfig) -> str:
@@ -54,10 +52,15 @@ def run_pipeline(config: ExperimentConfig, address: str | None = None, restart: 
     check_resources(config.retrain.runtime, "retrain.runtime", address, DRIVER_CPU)
     check_sweep(config, address)
     check_data_source(config.retrain.data.loading(), on_this_machine=starts_local_ray(address))
-    if restart:
-        for kind, path in dirs.items():
-            move_aside(path, kind)
-    record_run_dir(dirs["pipeline"], dumped, "pipeline")
+    with exclusive(dirs["pipeline"]):  # a second pipeline of this name is refused (exit 2)
+        if restart:
+            for kind, path in dirs.items():
+                move_aside(path, kind)
+        record_run_dir(dirs["pipeline"], dumped, "pipeline")
+        return _run_pipeline_locked(config, address, resource_wait)
+
+
+def _run_pipeline_locked(config: ExperimentConfig, address: str | None, resource_wait: float) -> dict:
     stages = {}
     from orchestrator.console import announce
 
@@ -65,8 +68,9 @@ def run_pipeline(config: ExperimentConfig, address: str | None = None, restart: 
     stages["sweep"] = "skipped (finished before)" if sweep_finished(config) else "ran"
     if stages["sweep"] == "ran":
         summary = run_sweep(config, address=address, resource_wait=resource_wait)
-        if summary["interrupted"]:
-            raise PipelineInterrupted("the sweep was interrupted; rerun the same command to continue")
+        if summary["interrupted"]:  # SIGINT/SIGTERM: one line, exit 130/143 (cli.py)
+            raise Interrupted("in the sweep stage, " + where_sweep_stopped(sweep_dir(config),
+                                                                            config.sweep.num_samples))
 
     trials, meta = load_trials(sweep_dir(config))
     candidates = select_genotypes(trials, meta, config.pipeline.select)

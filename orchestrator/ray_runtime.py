@@ -29,11 +29,19 @@ def ensure_ray(address: str | None = None, num_cpus: int | None = None) -> None:
         )
     else:
         port = _free_port()
+        # address="local": a new instance of our own. Left unset, Ray connects to the cluster
+        # a `ray start` on this machine last recorded (/tmp/ray/ray_current_cluster), even one
+        # of another user, whose shutdown then kills this run (seen here)
         context = ray.init(
-            num_cpus=num_cpus, include_dashboard=True, dashboard_port=port,
+            address="local", num_cpus=num_cpus, include_dashboard=True, dashboard_port=port,
             logging_level=logging.WARNING,
             runtime_env={"env_vars": {"RAY_API_SERVER_ADDRESS": f"http://127.0.0.1:{port}"}},
         )
+    # ray.init replaced the SIGTERM handler (sys.exit, and a native one that dumps a stack
+    # trace): put ours back, so that SIGTERM stops a command as SIGINT does
+    from orchestrator import interrupts
+
+    interrupts.install()
     log.info("Ray dashboard: http://%s", context.dashboard_url)
 
 

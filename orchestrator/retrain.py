@@ -19,9 +19,11 @@ from pathlib import Path
 
 from orchestrator.config import ExperimentConfig
 from orchestrator.errors import UsageError
+from orchestrator.interrupts import Interrupted
 from orchestrator.resources import DEFAULT_WAIT_S, check_cluster_resources, check_resources, starts_local_ray
 from orchestrator.run_identity import check_run_dir, record_run_dir
 from orchestrator.retrain_table import genotype_leaderboard, load_retrain, merge_retrain
+from orchestrator.run_lock import exclusive
 from orchestrator.storage import join
 from orchestrator.trial_runner import (
     DRIVER_CPU,
@@ -115,6 +117,20 @@ def run_retrain(config: ExperimentConfig, targets: list[RetrainTarget], seeds: i
     parallel as the cluster allows; return the per-run rows and the per-genotype summary.
     Pairs that retrain.parquet already holds as finished are not run again; `restart` moves
     the earlier retrain directory aside and starts over."""
+    if seeds < 1:
+        raise UsageError(f"--seeds {seeds}: at least 1 is needed")
+    if not targets:
+        raise UsageError("nothing to retrain: no genotype was given or selected")
+    path = retrain_dir(config)
+    dumped = config.model_dump(mode="json")
+    # before Ray starts, each in seconds: the directory's own config, the data, the resources
+    check_run_dir(path, dumped, "retrain", restart)
+    with exclusive(path):  # a second command on this retrain is refused (exit 2)
+        return _run_retrain_locked(config, targets, seeds, address, path, restart, resource_wait)
+
+
+def _run_retrain_locked(config: ExperimentConfig, targets: list[RetrainTarget], seeds: int,
+                        address: str | None, path: str, restart: bool, resource_wait: float) -> dict:
     import ray
     from ray import tune
 
@@ -122,15 +138,8 @@ def run_retrain(config: ExperimentConfig, targets: list[RetrainTarget], seeds: i
     from orchestrator.ray_runtime import ensure_ray
     from trainables.data import check_data_source
 
-    if seeds < 1:
-        raise UsageError(f"--seeds {seeds}: at least 1 is needed")
-    if not targets:
-        raise UsageError("nothing to retrain: no genotype was given or selected")
     train = config.retrain
-    path = retrain_dir(config)
     dumped = config.model_dump(mode="json")
-    # before Ray starts, each in seconds: the directory's own config, the data, the resources
-    check_run_dir(path, dumped, "retrain", restart)
     runs_dir = join(path, RUNS_DIR)
     seed_values = list(range(train.seed, train.seed + seeds))
     done = set() if restart else finished_pairs(path)
@@ -166,7 +175,10 @@ def run_retrain(config: ExperimentConfig, targets: list[RetrainTarget], seeds: i
         ),
     )
     announce("retrain", path, "start")
-    grid = tuner.fit()
+    try:
+        grid = tuner.fit()  # a SIGINT (or SIGTERM, orchestrator.interrupts) ends it gracefully
+    except KeyboardInterrupt:  # a second signal, while Tune was saving its state
+        raise Interrupted(where_retrain_stopped(path, len(pairs), None)) from None
     announce("retrain", path, "end")
 
     rows = []
@@ -184,7 +196,8 @@ def run_retrain(config: ExperimentConfig, targets: list[RetrainTarget], seeds: i
             "source_trials": list(target.source_trials),
             "knobs": json.dumps(target.knobs, sort_keys=True),
             "seed": seed,
-            "status": "TERMINATED" if finished else "ERROR",
+            # a run a stop signal ended early reports no error: STOPPED, rerun to resume it
+            "status": "TERMINATED" if finished else ("ERROR" if result.error else "STOPPED"),
             **{k: metrics.get(k) for k in ("test_acc", "test_ce", "train_acc", "params", "macs",
                                            "wall_time_s")},
             "epochs": metrics.get("epoch"),
@@ -194,7 +207,16 @@ def run_retrain(config: ExperimentConfig, targets: list[RetrainTarget], seeds: i
     order = {t.genotype.key: i for i, t in enumerate(targets)}
     rows.sort(key=lambda r: (order[r["genotype_hash"]], r["seed"]))
     merge_retrain(path, rows)
+    if any(r["status"] == "STOPPED" for r in rows):  # SIGINT/SIGTERM: exit 130/143 (cli.py)
+        raise Interrupted(where_retrain_stopped(path, len(pairs), rows))
     return summary(path, targets, rows)
+
+
+def where_retrain_stopped(path: str, num_runs: int, rows: list[dict] | None) -> str:
+    """"in the retrain stage with 1 of 4 runs finished in DIR (...)"."""
+    done = "?" if rows is None else sum(r["status"] != "STOPPED" for r in rows)
+    return (f"in the retrain stage with {done} of {num_runs} runs finished in {path} "
+            "(unfinished runs resume from their last checkpoint)")
 
 
 def finished_pairs(path: str) -> set[tuple[str, int]]:

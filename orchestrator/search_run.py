@@ -8,9 +8,11 @@ from pathlib import Path
 
 from orchestrator.config import ExperimentConfig
 from orchestrator.errors import RunFailed, UsageError
+from orchestrator.interrupts import Interrupted
 from orchestrator.ray_runtime import ensure_ray
 from orchestrator.resources import DEFAULT_WAIT_S, check_cluster_resources, check_resources, starts_local_ray
 from orchestrator.run_identity import check_run_dir, record_run_dir
+from orchestrator.run_lock import exclusive
 from orchestrator.storage import join, write_json, write_jsonl
 from search_space import genotype_from_dict
 from trainables.checkpoint import STATE_FILE, load_state
@@ -33,18 +35,27 @@ def run_search_on_ray(config: ExperimentConfig, address: str | None = None, rest
             return finished
     check_resources(config.search.runtime, "search.runtime", address)
     check_data_source(config.search.data, on_this_machine=starts_local_ray(address))
-    ensure_ray(address)
-    check_cluster_resources(config.search.runtime, "search.runtime", resource_wait)
-    record_run_dir(run_dir, dumped, "search", restart)
-    from ray.train import TrainingFailedError
+    with exclusive(run_dir):  # a second command on this run is refused (exit 2)
+        return _run_locked(config, run_dir, address, restart, resource_wait, dumped)
 
-    from trainables.ray_search import build_search_trainer
 
-    trainer = build_search_trainer(config.search, config.storage_path, config.name)
+def _run_locked(config: ExperimentConfig, run_dir: str, address: str | None, restart: bool,
+                resource_wait: float, dumped: dict) -> dict:
     try:
-        result = trainer.fit()
-    except TrainingFailedError as exc:
-        _raise_from_worker(exc, run_dir)
+        ensure_ray(address)
+        check_cluster_resources(config.search.runtime, "search.runtime", resource_wait)
+        record_run_dir(run_dir, dumped, "search", restart)
+        from ray.train import TrainingFailedError
+
+        from trainables.ray_search import build_search_trainer
+
+        trainer = build_search_trainer(config.search, config.storage_path, config.name)
+        try:
+            result = fit_stoppable(trainer)
+        except TrainingFailedError as exc:
+            _raise_from_worker(exc, run_dir)
+    except KeyboardInterrupt:  # SIGINT, or SIGTERM (orchestrator.interrupts)
+        raise Interrupted(where_search_stopped(run_dir, config.search.epochs)) from None
     if result.checkpoint is None:
         raise RunFailed(f"the search in {run_dir} ended without a checkpoint")
     with result.checkpoint.as_directory() as directory:
@@ -92,6 +103,30 @@ def finished_search(config: ExperimentConfig, run_dir: str) -> dict | None:
     }
 
 
+def fit_stoppable(trainer):
+    """`trainer.fit()` that a SIGINT or SIGTERM stops with a KeyboardInterrupt.
+
+    Ray Train's `fit` installs its own SIGINT handler (a graceful abort that ends in
+    `sys.exit(0)` once the controller is gone, and stays installed after `fit` returns); it
+    is left out, so that both signals reach the caller as a KeyboardInterrupt. The CLI then
+    shuts Ray down, which ends the run's controller and workers (the driver owns them); the
+    checkpoints Ray registered stay, and the same command resumes from the last one."""
+    if hasattr(trainer, "_register_sigint_handler"):
+        trainer._register_sigint_handler = lambda controller: None
+    return trainer.fit()
+
+
+def where_search_stopped(run_dir: str, epochs: int) -> str:
+    """"in epoch 3 of 4 (epochs 1-2 are in checkpoint DIR)", from Ray Train's snapshot."""
+    checkpoint, done = latest_checkpoint(run_dir)
+    if checkpoint is None:
+        return f"in epoch 1 of {epochs}, before the first checkpoint"
+    if done >= epochs:
+        return f"after its last epoch, before writing its results (checkpoint {checkpoint})"
+    saved = "epoch 1 is" if done == 1 else f"epochs 1-{done} are"
+    return f"in epoch {done + 1} of {epochs} ({saved} in checkpoint {checkpoint})"
+
+
 def _raise_from_worker(exc: Exception, run_dir: str) -> None:
     """Turn Ray's wrapped worker error into ours: bad input -> exit 2, the rest -> exit 1."""
     failures = getattr(exc, "worker_failures", None) or {}
@@ -130,12 +165,18 @@ def one_line(error: BaseException) -> str:
 def latest_checkpoint_dir(run_dir: str) -> str | None:
     """The checkpoint a rerun resumes from: the latest one Ray Train registered in its
     snapshot (a checkpoint folder whose report never completed is not it)."""
+    return latest_checkpoint(run_dir)[0]
+
+
+def latest_checkpoint(run_dir: str) -> tuple[str | None, int]:
+    """(directory, epoch) of the latest checkpoint in Ray Train's snapshot; (None, 0)."""
     if "://" in run_dir:
-        return None
+        return None, 0
     snapshot = Path(run_dir) / "checkpoint_manager_snapshot.json"
     try:
         latest = json.loads(snapshot.read_text()).get("latest_checkpoint_result") or {}
     except (OSError, ValueError):
-        return None
+        return None, 0
     name = latest.get("checkpoint_dir_name")
-    return str(Path(run_dir) / name) if name else None
+    epoch = (latest.get("metrics") or {}).get("epoch", 0)
+    return (str(Path(run_dir) / name), int(epoch)) if name else (None, 0)

@@ -21,8 +21,10 @@ from ray import tune
 from orchestrator.config import ExperimentConfig
 from orchestrator.console import ScalarTBXLoggerCallback, announce, progress_reporting
 from orchestrator.errors import UsageError
+from orchestrator.interrupts import Interrupted
 from orchestrator.ray_runtime import ensure_ray
 from orchestrator.recorder import SweepRecorder
+from orchestrator.run_lock import exclusive
 from orchestrator.results import FINISHED, load_trials, summarize
 from orchestrator.resources import DEFAULT_WAIT_S, check_cluster_resources, check_resources, starts_local_ray
 from orchestrator.run_guards import check_state_api, close_abandoned_study_trials
@@ -135,9 +137,15 @@ def run_sweep(config: ExperimentConfig, address: str | None = None, resume: bool
         raise UsageError("--resume and --restart contradict each other: give one")
     path = experiment_dir(config)
     check_run_dir(path, config.model_dump(mode="json"), "sweep", restart)
-    rt = config.search.runtime
-    check_resources(rt, "search.runtime", address, DRIVER_CPU)
+    check_resources(config.search.runtime, "search.runtime", address, DRIVER_CPU)
     check_sweep(config, address)
+    with exclusive(path):  # a second command on this sweep is refused (exit 2)
+        return _run_sweep_locked(config, path, address, resume, restart, resource_wait)
+
+
+def _run_sweep_locked(config: ExperimentConfig, path: str, address: str | None, resume: bool,
+                      restart: bool, resource_wait: float) -> dict:
+    rt = config.search.runtime
     restoring = not restart and tune.Tuner.can_restore(path)
     if restart or restoring:
         pass
@@ -173,7 +181,10 @@ def run_sweep(config: ExperimentConfig, address: str | None = None, resume: bool
         concurrency = max_concurrent_trials(config, ray.cluster_resources())
         write_json(join(path, CONFIG_FILE), config.model_dump(mode="json"))
         tuner = _new_tuner(config, path, trainable, searches_dir, concurrency)
-    tuner.fit()
+    try:
+        tuner.fit()  # a SIGINT (or SIGTERM, orchestrator.interrupts) ends it gracefully
+    except KeyboardInterrupt:  # a second signal, while Tune was saving its state
+        raise Interrupted(where_sweep_stopped(path, config.sweep.num_samples), ("--resume",)) from None
     announce("sweep", path, "end")
 
     trials, meta = load_trials(path)
@@ -183,6 +194,18 @@ def run_sweep(config: ExperimentConfig, address: str | None = None, resume: bool
     if not summary["interrupted"]:
         close_abandoned_study_trials(_study_storage(path), meta["study_name"])
     return summary
+
+
+def where_sweep_stopped(path: str, num_samples: int) -> str:
+    """"with 2 of 6 trials finished (unfinished ones resume from their last epoch's
+    checkpoint)", from the sweep's trial table."""
+    try:
+        trials, _ = load_trials(path)
+        finished = int(trials["status"].isin(FINISHED).sum())
+    except UsageError:  # no table yet: no trial reported
+        finished = 0
+    return (f"with {finished} of {num_samples} trials finished in {path} (unfinished trials "
+            "resume from their last checkpoint)")
 
 
 def _study_storage(path: str) -> str:

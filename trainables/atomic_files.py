@@ -8,6 +8,8 @@ import os
 import tempfile
 from pathlib import Path
 
+from trainables.errors import ResultWriteError
+
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     """Write to a temp file in the same directory, then rename: never a half-written file."""
@@ -21,8 +23,14 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
             os.fsync(f.fileno())
         os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; a result file is shared
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         Path(tmp).unlink(missing_ok=True)
+        if isinstance(exc, OSError) and not isinstance(exc, ResultWriteError):
+            kept = "its previous version is kept" if path.exists() else "no partial file was left"
+            error = ResultWriteError(f"could not write {path} ({exc.strerror or exc}); {kept}; "
+                                     "run the command again once that is fixed")
+            error.errno = exc.errno
+            raise error from exc
         raise
 
 

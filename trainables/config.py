@@ -28,7 +28,7 @@ class DataSource(StrictModel):
 
     dataset: str = "digits"
     root: str = Field("data", description="download/cache directory, or ImageFolder root")
-    image_size: int = Field(16, gt=0, description="digits/synthetic only; others are native")
+    image_size: int = Field(16, gt=0, description="digits/synthetic/folder only; others are native")
     batch_size: int = Field(64, gt=0, description="per-worker batch size")
     loader_workers: int = Field(0, ge=0)
     pin_memory: bool = False
@@ -49,6 +49,10 @@ class DataSource(StrictModel):
 
     @property
     def num_classes(self) -> int:
+        if self.dataset == "folder":  # its class folders (checked at the door)
+            from trainables.image_folder import count_classes
+
+            return count_classes(self.root)
         return DATASETS[self.dataset].num_classes or self.synthetic_classes
 
     @property

@@ -1,7 +1,7 @@
 """Datasets for search and retraining, the weight/α split, and sharded loaders.
 
-Real datasets (CIFAR-10/100 through torchvision, ImageNet from an ImageFolder) and two
-offline ones that need no network: `digits` (scikit-learn's bundled 8x8 digits, upsampled,
+Real datasets (CIFAR-10/100 through torchvision; ImageNet and any other image folder,
+`folder`, through `trainables.image_folder`) and two offline ones that need no network: `digits` (scikit-learn's bundled 8x8 digits, upsampled,
 3 channels) and `synthetic` (class templates plus noise: learnable, any size). Offline
 datasets live in memory as tensors: no decoding per step.
 """
@@ -21,7 +21,7 @@ from torch.utils.data.distributed import DistributedSampler
 
 from trainables.config import DataConfig
 from trainables.datasets import DATASETS
-from trainables.download_check import CIFAR_FILES, check_cifar_obtainable
+from trainables.download_check import CIFAR_FILES, check_cifar_obtainable, where_to_put
 from trainables.errors import InputError
 
 
@@ -32,13 +32,10 @@ def check_data_source(config: DataConfig, on_this_machine: bool = True) -> None:
     if config.dataset in ("digits", "synthetic"):
         return
     root = Path(config.root).expanduser()
-    if config.dataset == "imagenet":
-        train = root / "train"
-        if not train.is_dir() or not os.access(train, os.R_OK | os.X_OK):
-            raise InputError(
-                f"data.root={config.root!r}: ImageNet needs a readable ImageFolder at "
-                f"{train} (one sub-folder per class)"
-            )
+    if config.dataset in ("imagenet", "folder"):
+        from trainables.image_folder import check_image_folder  # imports torchvision
+
+        check_image_folder(config.root, config.dataset)
         return
     if root.exists() and not root.is_dir():
         raise InputError(f"data.root={config.root!r} is a file; a directory is needed")
@@ -71,6 +68,8 @@ def load_images(config: DataConfig, split: Literal["train", "test"] = "train",
         ds = _synthetic(config, train)
     elif config.dataset in ("cifar10", "cifar100"):
         ds = _cifar(config, train, augment)
+    elif config.dataset == "folder":
+        ds = _folder(config, train, augment)
     else:
         ds = _imagenet(config, train, augment)
     if config.subset is not None and train:
@@ -130,28 +129,40 @@ def _cifar(config: DataConfig, train: bool, augment: bool) -> Dataset:
         try:
             return cls(str(root), train=train, download=True, transform=transform)
         except (OSError, RuntimeError) as exc:  # no network, corrupt archive
+            reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
             raise InputError(
-                f"data.root={config.root!r}: could not load or download {config.dataset} "
-                f"({exc}); place the extracted dataset there or allow the download"
+                f"data.root={config.root!r}: could not load or download {config.dataset} ({reason}); "
+                f"{where_to_put(config.dataset, root)}"
             ) from exc
 
 
 def _imagenet(config: DataConfig, train: bool, augment: bool) -> Dataset:
-    import torchvision
     from torchvision import transforms as T
+
+    from trainables.image_folder import TEST_DIR, TRAIN_DIR, ReadableImageFolder
 
     mean, std = DATASETS["imagenet"].mean, DATASETS["imagenet"].std
     if train and augment:
         steps = [T.RandomResizedCrop(224), T.RandomHorizontalFlip()]
     else:
         steps = [T.Resize(256), T.CenterCrop(224)]
-    folder = Path(config.root).expanduser() / ("train" if train else "val")
-    try:
-        return torchvision.datasets.ImageFolder(
-            str(folder), transform=T.Compose(steps + [T.ToTensor(), T.Normalize(mean, std)])
-        )
-    except (OSError, FileNotFoundError) as exc:
-        raise InputError(f"data.root={config.root!r}: no ImageFolder at {folder} ({exc})") from exc
+    folder = Path(config.root).expanduser() / (TRAIN_DIR if train else TEST_DIR)
+    transform = T.Compose(steps + [T.ToTensor(), T.Normalize(mean, std)])
+    return ReadableImageFolder(folder, transform, config.root)
+
+
+def _folder(config: DataConfig, train: bool, augment: bool) -> Dataset:
+    """Any image folder: every image resized to `data.image_size` (sizes may be mixed),
+    flipped at random in the augmented training split."""
+    from torchvision import transforms as T
+
+    from trainables.image_folder import TEST_DIR, TRAIN_DIR, ReadableImageFolder
+
+    info, size = DATASETS["folder"], config.resolved_image_size
+    steps = [T.Resize((size, size))] + ([T.RandomHorizontalFlip()] if (train and augment) else [])
+    folder = Path(config.root).expanduser() / (TRAIN_DIR if train else TEST_DIR)
+    return ReadableImageFolder(folder, T.Compose(steps + [T.ToTensor(), T.Normalize(info.mean, info.std)]),
+                               config.root)
 
 
 @dataclass(frozen=True)

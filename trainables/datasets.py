@@ -40,6 +40,9 @@ DATASETS: dict[str, DatasetInfo] = {
     # scikit-learn's 1,797 digits, a fixed 80% of them for training (see trainables.data).
     "digits": DatasetInfo(10, None, 1437, (0.3, 0.3, 0.3), (0.4, 0.4, 0.4), "cifar"),
     "synthetic": DatasetInfo(None, None, None, None, None, "cifar"),
+    # any image folder (trainables.image_folder): classes from its folders, resized to
+    # `data.image_size`, normalised with ImageNet's statistics (natural images)
+    "folder": DatasetInfo(None, None, None, (0.485, 0.456, 0.406), (0.229, 0.224, 0.225), "cifar"),
     # NAS-Bench-201's downsampled ImageNet: no loader here, `inspect` only (its input shape).
     "imagenet16-120": DatasetInfo(120, 16, 151_700, None, None, "cifar", has_loader=False),
 }

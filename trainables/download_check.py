@@ -33,7 +33,7 @@ def download_reachable(host: str = DOWNLOAD_HOST, timeout_s: float = PROBE_TIMEO
 def check_cifar_obtainable(dataset: str, root: str) -> None:
     """InputError when `root` holds no extracted `dataset` and the download host cannot be
     reached from this machine."""
-    folder, archive = CIFAR_FILES[dataset]
+    folder, _ = CIFAR_FILES[dataset]
     where = Path(root).expanduser().resolve() / folder
     if where.is_dir() and any(where.iterdir()):
         return
@@ -41,5 +41,13 @@ def check_cifar_obtainable(dataset: str, root: str) -> None:
         return
     raise InputError(
         f"data.root={root!r}: {dataset} is not there and cannot be downloaded ({DOWNLOAD_HOST} "
-        f"is not reachable from here); put the extracted {archive} at {where}/, or allow the download"
+        f"is not reachable from here); {where_to_put(dataset, root)}"
     )
+
+
+def where_to_put(dataset: str, root: str | Path) -> str:
+    """Where CIFAR's files go when they cannot be downloaded: the one place that says it, for
+    the check before Ray starts and for the loader on the workers."""
+    folder, archive = CIFAR_FILES[dataset]
+    return (f"put the extracted {folder}/ folder (from https://{DOWNLOAD_HOST}/~kriz/{archive}) "
+            f"into {Path(root).expanduser().resolve()}, or allow the download")

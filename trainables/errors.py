@@ -19,3 +19,14 @@ class NonFiniteLossError(RuntimeError):
             "lower optim.w_lr / optim.alpha_lr or mim.mim_weight"
         )
         self.epoch, self.step, self.phase, self.value = epoch, step, phase, value
+
+    def __reduce__(self):
+        # Ray carries a worker's exception to the driver pickled; the default reduction
+        # calls __init__ with the message alone, which fails, and the cause is lost
+        return (self.__class__, (self.epoch, self.step, self.phase, self.value))
+
+
+class ResultWriteError(OSError):
+    """A file could not be written (disk full, quota, read-only disk): its previous version
+    is kept whole (`trainables.atomic_files`). The CLI prints the message as one line and
+    exits 1; `errno` is the operating system's."""

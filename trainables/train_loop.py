@@ -59,6 +59,9 @@ class DivergedError(NonFiniteLossError):
         )
         self.epoch, self.step, self.phase, self.value = epoch, -1, "train", value
 
+    def __reduce__(self):  # pickled by Ray on its way to the driver (see NonFiniteLossError)
+        return (self.__class__, (self.epoch, self.value))
+
 
 def run_train(
     config: TrainConfig, genotype: Genotype, reporter: Reporter, collective: Collective | None = None

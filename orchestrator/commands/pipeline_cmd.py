@@ -11,10 +11,6 @@ from orchestrator.ray_runtime import add_address_argument
 from orchestrator.resources import add_resource_arguments
 from orchestrator.run_identity import add_restart_argument
 
-#: exit code of a pipeline that a SIGINT stopped in a stage (as for Ctrl+C).
-INTERRUPTED = 130
-
-
 def add_parser(subparsers) -> None:
     parser = subparsers.add_parser(
         "pipeline", help="sweep, select, retrain the best genotypes, write the report",
@@ -30,15 +26,11 @@ def add_parser(subparsers) -> None:
 
 
 def run(args) -> int:
-    from orchestrator.pipeline import PipelineInterrupted, run_pipeline  # imports Ray Tune
+    from orchestrator.pipeline import run_pipeline  # imports Ray Tune
 
     config = load_config(args.config, args.overrides)
-    try:
-        summary = run_pipeline(config, address=args.address, restart=args.restart,
-                               resource_wait=args.resource_wait)
-    except PipelineInterrupted as exc:
-        print(f"alphadarts: {exc}")
-        return INTERRUPTED
+    summary = run_pipeline(config, address=args.address, restart=args.restart,
+                           resource_wait=args.resource_wait)  # a stop: Interrupted (cli.py)
     print(f"experiment directory: {summary['experiment_dir']}")
     for stage, status in summary["stages"].items():
         print(f"  {stage}: {status}")

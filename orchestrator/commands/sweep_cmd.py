@@ -8,15 +8,11 @@ finished trials are kept, unfinished ones continue from their last checkpoint.
 from __future__ import annotations
 
 import json
-import sys
 
 from orchestrator.config import add_config_arguments, load_config
 from orchestrator.ray_runtime import add_address_argument
 from orchestrator.resources import add_resource_arguments
 from orchestrator.run_identity import add_restart_argument
-
-#: exit code of a sweep that a SIGINT stopped before every trial finished (as for Ctrl+C).
-INTERRUPTED = 130
 
 
 def add_parser(subparsers) -> None:
@@ -32,11 +28,15 @@ def add_parser(subparsers) -> None:
 
 
 def run(args) -> int:
-    from orchestrator.sweep import run_sweep  # imports Ray Tune: only when sweeping
+    from orchestrator.interrupts import Interrupted
+    from orchestrator.sweep import experiment_dir, run_sweep, where_sweep_stopped  # imports Ray Tune
 
     config = load_config(args.config, args.overrides)
     summary = run_sweep(config, address=args.address, resume=args.resume, restart=args.restart,
                         resource_wait=args.resource_wait)
+    if summary["interrupted"]:  # stopped by SIGINT/SIGTERM: one line, exit 130/143 (cli.py)
+        raise Interrupted(where_sweep_stopped(experiment_dir(config), config.sweep.num_samples),
+                          ("--resume",))
     counts = ", ".join(f"{n} {status}" for status, n in summary["trials_by_status"].items())
     print(f"experiment directory: {summary['experiment_dir']}")
     print(f"trials: {summary['num_trials']} ({counts or 'none'})")
@@ -47,9 +47,6 @@ def run(args) -> int:
               f"after {best['epochs']} epochs")
         print(f"genotype: {best['genotype']}")
     print(f"leaderboard: alphadarts results {summary['experiment_dir']}")
-    if summary["interrupted"]:
-        print("alphadarts: the sweep was interrupted; rerun the same command with --resume "
-              "to finish it", file=sys.stderr)
     if args.json:
         print(json.dumps(summary))
-    return INTERRUPTED if summary["interrupted"] else 0
+    return 0

@@ -3,6 +3,7 @@ costs only the time since the last checkpoint."""
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -66,7 +67,7 @@ def _start(ray_session, args) -> subprocess.Popen:
     )
 
 
-def _kill_one_worker_after_first_checkpoint(process: subprocess.Popen, run_dir: Path) -> list[dict]:
+def _kill_one_worker_after_first_checkpoint(process: subprocess.Popen, run_dir: Path, address: str) -> list[dict]:
     """Kill a Train worker once a checkpoint is registered; return that checkpoint's history."""
     from ray.util.state import list_actors
 
@@ -79,7 +80,10 @@ def _kill_one_worker_after_first_checkpoint(process: subprocess.Popen, run_dir: 
         # kill only once Ray registered a checkpoint: what a resume starts from
         checkpoint = latest_checkpoint_dir(str(run_dir))
         if checkpoint:
-            workers = list_actors(filters=[("class_name", "=", "RayTrainWorker"), ("state", "=", "ALIVE")])
+            # the address named: with no address, the state API guesses among all the Ray
+            # instances on the machine and refuses when there are several (seen here)
+            workers = list_actors(address=address,
+                                  filters=[("class_name", "=", "RayTrainWorker"), ("state", "=", "ALIVE")])
             if workers:
                 os.kill(workers[-1]["pid"], signal.SIGKILL)
                 return load_state(Path(checkpoint) / "state.pt")["history"]
@@ -89,7 +93,8 @@ def _kill_one_worker_after_first_checkpoint(process: subprocess.Popen, run_dir: 
 
 def test_killed_worker_is_replaced_and_run_matches_uninterrupted(ray_session, reference, tmp_path):
     process = _start(ray_session, search_args(tmp_path, "killed", "--set", "search.runtime.max_failures=2"))
-    killed_at_history = _kill_one_worker_after_first_checkpoint(process, tmp_path / "killed")
+    killed_at_history = _kill_one_worker_after_first_checkpoint(
+        process, tmp_path / "killed", ray_session.get_runtime_context().gcs_address)
     out, err = process.communicate(timeout=600)
     assert process.returncode == 0, err[-3000:]
     summary = json.loads(out.strip().splitlines()[-1])
@@ -105,7 +110,8 @@ def test_killed_worker_is_replaced_and_run_matches_uninterrupted(ray_session, re
 def test_failures_beyond_max_name_the_checkpoint_and_rerun_resumes(ray_session, reference, tmp_path):
     args = search_args(tmp_path, "fragile", "--set", "search.runtime.max_failures=0")
     process = _start(ray_session, args)
-    done_before = _kill_one_worker_after_first_checkpoint(process, tmp_path / "fragile")
+    done_before = _kill_one_worker_after_first_checkpoint(
+        process, tmp_path / "fragile", ray_session.get_runtime_context().gcs_address)
     out, err = process.communicate(timeout=600)
     assert process.returncode == 1, err[-3000:]
     last_line = err.strip().splitlines()[-1]
@@ -122,3 +128,73 @@ def test_failures_beyond_max_name_the_checkpoint_and_rerun_resumes(ray_session, 
     epochs = [json.loads(l) for l in (tmp_path / "fragile" / "epochs.jsonl").read_text().splitlines()]
     assert [e["epoch"] for e in epochs] == [1, 2, 3, 4]
     assert epochs[: len(done_before)] == done_before
+
+
+def test_ctrl_c_says_how_to_resume_and_the_resumed_run_matches_uninterrupted(ray_session, reference, tmp_path):
+    """`alphadarts search` as a user starts it (its own local Ray), Ctrl+C'd after its first
+    checkpoint: SIGINT to its whole process group, as a terminal sends it. One line naming
+    the command that resumes it, exit 130, no native stack trace, none of the Ray processes
+    it started left; that command then finishes with the α of an uninterrupted run."""
+    import shlex
+
+    import psutil  # vendored by Ray, on the path once ray is imported (ray_session)
+
+    from orchestrator.search_run import latest_checkpoint
+    from trainables.checkpoint import load_state
+
+    args = search_args(tmp_path, "stopped")
+    driver = subprocess.Popen([sys.executable, "-m", "orchestrator.cli", *args], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True, start_new_session=True)
+    started = set()
+    deadline = time.time() + 300
+    while latest_checkpoint(str(tmp_path / "stopped"))[0] is None:
+        assert driver.poll() is None and time.time() < deadline, "the search ended or stalled before a checkpoint"
+        for child in psutil.Process(driver.pid).children(recursive=True):
+            try:
+                started.add((child.pid, child.create_time()))
+            except psutil.NoSuchProcess:  # ended between the listing and the question
+                pass
+        time.sleep(0.2)
+    checkpoint, saved = latest_checkpoint(str(tmp_path / "stopped"))
+    os.killpg(driver.pid, signal.SIGINT)
+    out, err = driver.communicate(timeout=120)
+    (tmp_path / "stderr.txt").write_text(err)  # for a look after a failure
+    saved_history = load_state(Path(checkpoint) / "state.pt")["history"][:saved]
+    assert driver.returncode == 130, err[-3000:]
+    line = err.strip().splitlines()[-1]
+    assert line.startswith(f"alphadarts: SIGINT received; stopped in epoch {saved + 1} of 4 "), line
+    # no native dump ("*** SIGINT received at time=... PC: @ ..."), no traceback of the
+    # driver's (lines Ray forwards from its actors carry a "(Actor pid=...)" prefix)
+    assert "received at time=" not in err and not re.search(r"^Traceback", err, re.M), err[-3000:]
+
+    def alive():
+        names = []
+        for pid, created in started:
+            try:
+                process = psutil.Process(pid)
+                if process.create_time() == created:
+                    names.append(process.name())
+            except psutil.NoSuchProcess:
+                pass
+        return names
+
+    deadline = time.time() + 20  # processes that got the signal may still be exiting
+    while alive() and time.time() < deadline:
+        time.sleep(0.5)
+    assert not alive(), alive()
+
+    command = shlex.split(line.split("Resume with: ", 1)[1])
+    assert command[:3] == ["alphadarts", "search", "quickstart"] and command[3:] == args[2:]
+    # that command, run here on the shared Ray instance
+    import io
+    from contextlib import redirect_stdout
+
+    buf = io.StringIO()
+    with redirect_stdout(buf):
+        assert main(command[1:]) == 0
+    summary = json.loads(buf.getvalue().strip().splitlines()[-1])
+    assert summary["alphas"] == reference["alphas"]
+    epochs = [json.loads(l) for l in (tmp_path / "stopped" / "epochs.jsonl").read_text().splitlines()]
+    assert [e["epoch"] for e in epochs] == [1, 2, 3, 4]
+    # resumed, not restarted: the epochs saved before Ctrl+C keep their recorded metrics
+    assert epochs[:saved] == saved_history

@@ -13,7 +13,7 @@ from trainables.datasets import DATASETS, loadable_datasets
 
 
 def test_config_accepts_exactly_the_loadable_datasets():
-    assert set(loadable_datasets()) == {"cifar10", "cifar100", "imagenet", "digits", "synthetic"}
+    assert set(loadable_datasets()) == {"cifar10", "cifar100", "imagenet", "folder", "digits", "synthetic"}
     for name in ("imagenet16-120", "mnist"):
         with pytest.raises(ValidationError, match="allowed: cifar10, cifar100"):
             DataConfig(dataset=name)

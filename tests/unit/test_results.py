@@ -179,3 +179,19 @@ def test_recorder_keeps_both_tables_and_continues_after_a_resume(tmp_path):
     assert json.loads(epochs["alphas"][0]) == {"normal": [[0.0]]}
     assert json.loads(epochs["genotype"][1]) == V1.to_dict()
     assert list(epochs["alpha_rank_digests"][0]) == ["abc", "abc"]
+
+
+def test_disk_full_while_writing_results_keeps_them_and_says_so_in_one_line(sweep_dir, monkeypatch, capsys):
+    assert main(["results", str(sweep_dir), "--csv"]) == 0
+    before = {p.name: p.read_bytes() for p in sweep_dir.iterdir()}
+    capsys.readouterr()
+
+    def disk_full(fd):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", disk_full)
+    assert main(["results", str(sweep_dir), "--csv"]) == 1
+    out, err = capsys.readouterr()
+    assert err == (f"alphadarts: failed: could not write {sweep_dir / 'leaderboard.csv'} (No space left on "
+                   "device); its previous version is kept; run the command again once that is fixed\n")
+    assert {p.name: p.read_bytes() for p in sweep_dir.iterdir()} == before  # whole, no temp file
