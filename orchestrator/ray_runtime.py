@@ -28,8 +28,11 @@ def ensure_ray(address: str | None = None, num_cpus: int | None = None) -> None:
         )
     else:
         port = _free_port()
+        # address="local": a new instance of our own. Without it, ray.init joins the newest
+        # Ray already running on the machine (another user's, another test's; seen here:
+        # "Found multiple active Ray instances ... Connecting to latest cluster").
         context = ray.init(
-            num_cpus=num_cpus, include_dashboard=True, dashboard_port=port,
+            address="local", num_cpus=num_cpus, include_dashboard=True, dashboard_port=port,
             logging_level=logging.WARNING,
             runtime_env={"env_vars": {"RAY_API_SERVER_ADDRESS": f"http://127.0.0.1:{port}"}},
         )
