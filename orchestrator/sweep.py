@@ -39,6 +39,7 @@ from trainables.config import SearchConfig
 from trainables.metrics import OBJECTIVE_GOALS
 from trainables.train_config import TrainConfig
 from trainables.data import check_data_source
+from trainables.phase_log import mark
 from trainables.tune_trial import runs_in_trial
 
 log = logging.getLogger(__name__)
@@ -107,8 +108,6 @@ def run_trial(knobs: dict, *, base: SearchConfig, proxy: TrainConfig | None, sea
     trained from scratch after the search and its accuracy reported with the last epoch
     (`proxy_acc`).
     """
-    from trainables.phase_log import mark
-
     trial_id = tune.get_context().get_trial_id()
     mark("trial_start", run=trial_id)
     search = apply_knobs(base, knobs)
@@ -174,6 +173,7 @@ def run_sweep(config: ExperimentConfig, address: str | None = None, resume: bool
         concurrency = max_concurrent_trials(config, ray.cluster_resources())
         write_json(join(path, CONFIG_FILE), config.model_dump(mode="json"))
         tuner = _new_tuner(config, path, trainable, searches_dir, concurrency)
+    mark("tuner_fit")
     tuner.fit()
     announce("sweep", path, "end")
 

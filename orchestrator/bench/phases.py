@@ -4,10 +4,8 @@ and prints one row per trial with the seconds spent in each phase, and their mea
     ALPHADARTS_PHASE_LOG=/tmp/phases.jsonl alphadarts sweep quickstart
     python -m orchestrator.bench.phases /tmp/phases.jsonl
 
-Phases (the marks that bound them; `launch` and `end` come from the sweep driver's Tune
-callback `callbacks()`, the rest from the trial's own processes):
-  launch       Tune starts the trial -> trial_start: the trial's actor (a new process that
-               imports torch and the project; a reused one runs the function at once)
+Phases (the marks that bound them; `end` comes from the sweep driver's Tune callback
+`callbacks()`, the rest from the trial's own processes):
   start        trial_start -> search_start: the Tune trial driver to the first line of the
                search loop (with Ray Train: the TorchTrainer's controller, the worker group's
                placement group and actors, their imports, the process group)
@@ -20,6 +18,10 @@ callback `callbacks()`, the rest from the trial's own processes):
   end          the last report -> Tune has the trial complete (its teardown; a trial that
                ASHA stopped ends at its last report)
   total        Tune starts the trial -> Tune has it complete
+
+Tune calls `on_trial_start` once the trial's actor is up, so the actor's own start (a new
+process importing torch and the project) is not in `total`; `main` prints it for the first
+trials: the sweep's `tuner_fit` mark -> their trial_start.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ import statistics
 import sys
 from collections import defaultdict
 
-PHASES = ("launch", "start", "model", "data", "resume", "train", "evaluate", "report", "end", "total")
+PHASES = ("start", "model", "data", "resume", "train", "evaluate", "report", "end", "total")
 
 
 def callbacks() -> list:
@@ -79,7 +81,6 @@ def breakdown(lines: list[dict]) -> dict[str, dict[str, float]]:
         ended = first.get(("tune_trial_complete", None), first.get(("trial_end", None), last_t))
         epochs = sorted({e for (_, e) in first if e is not None})
         row = {
-            "launch": first[("trial_start", None)] - began,
             "start": first[("search_start", None)] - first[("trial_start", None)],
             "model": first[("model_built", None)] - first[("search_start", None)],
             "data": first[("data_ready", None)] - first[("model_built", None)],
@@ -87,13 +88,13 @@ def breakdown(lines: list[dict]) -> dict[str, dict[str, float]]:
             "train": 0.0, "evaluate": 0.0, "report": 0.0,
         }
         previous = first[("resume_checked", None)]
-        for e in epochs:
-            if ("reported", e) not in first:  # stopped mid-epoch
-                break
-            row["train"] += first[("epoch_trained", e)] - previous
-            row["evaluate"] += first[("epoch_evaluated", e)] - first[("epoch_trained", e)]
-            row["report"] += first[("reported", e)] - first[("epoch_evaluated", e)]
-            previous = first[("reported", e)]
+        for e in epochs:  # a trial stopped at a report (ASHA, or its last epoch) has no
+            for phase, column in (("epoch_trained", "train"), ("epoch_evaluated", "evaluate"),
+                                  ("reported", "report")):  # `reported` mark: `end` holds it
+                if (phase, e) not in first:
+                    break
+                row[column] += first[(phase, e)] - previous
+                previous = first[(phase, e)]
         row["end"] = ended - previous
         row["total"] = ended - began
         row["epochs"] = len(epochs)
@@ -111,6 +112,10 @@ def main(argv: list[str]) -> int:
     if rows:
         means = {p: statistics.mean(r[p] for r in rows.values()) for p in PHASES}
         print("| mean | | " + " | ".join(f"{means[p]:.1f}" for p in PHASES) + " |")
+    fits = [m["t"] for m in lines if m["phase"] == "tuner_fit"]
+    starts = sorted(m["t"] for m in lines if m["phase"] == "trial_start")
+    if fits and starts:
+        print(f"\nfirst trial's actor start (tuner.fit -> its trial_start): {starts[0] - fits[0]:.1f} s")
     return 0
 
 

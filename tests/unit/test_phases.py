@@ -22,6 +22,6 @@ def _marks(run: str, pid: int, t0: float, epochs: int) -> list[dict]:
 
 def test_breakdown_of_two_trials_in_one_reused_process():
     rows = breakdown(_marks("a", 7, 0.0, 2) + _marks("b", 7, 100.0, 1))
-    assert rows["a"] == {"launch": 2, "start": 1, "model": 1, "data": 2, "resume": 0, "train": 20,
+    assert rows["a"] == {"start": 1, "model": 1, "data": 2, "resume": 0, "train": 20,
                          "evaluate": 6, "report": 2, "end": 1, "total": 35, "epochs": 2}
     assert rows["b"]["epochs"] == 1 and rows["b"]["total"] == 21 and rows["b"]["train"] == 10
