@@ -89,15 +89,13 @@ def retrain_trial(knobs: dict, *, base: TrainConfig, targets: list[RetrainTarget
     """Tune function trainable: train target `knobs["pair"][0]` with seed `knobs["pair"][1]`,
     in this trial's process (one worker) or on Ray Train (several). `base` is the validated
     config itself; the loop receives it with the seed set."""
-    from trainables.tune_trial import runs_in_trial
+    from orchestrator.in_trial import runs_in_trial, train_in_trial
 
     target, seed = knobs["pair"]
     config = base.model_copy(update={"seed": int(seed)})
     genotype = targets[int(target)].genotype
     name = run_name(genotype, config.seed)
     if runs_in_trial(config.runtime, runs_dir):
-        from trainables.tune_trial import train_in_trial
-
         train_in_trial(config, genotype, join(runs_dir, name))
         return
     from ray.tune.integration.ray_train import TuneReportCallback
@@ -125,7 +123,7 @@ def run_retrain(config: ExperimentConfig, targets: list[RetrainTarget], seeds: i
     from orchestrator.console import ScalarTBXLoggerCallback, announce, progress_reporting
     from orchestrator.ray_runtime import ensure_ray
     from trainables.data import check_data_source
-    from trainables.tune_trial import runs_in_trial
+    from orchestrator.in_trial import runs_in_trial
 
     if seeds < 1:
         raise UsageError(f"--seeds {seeds}: at least 1 is needed")

@@ -22,6 +22,7 @@ from orchestrator.config import ExperimentConfig
 from orchestrator.bench.phases import callbacks as phase_callbacks
 from orchestrator.console import ScalarTBXLoggerCallback, announce, progress_reporting
 from orchestrator.errors import UsageError
+from orchestrator.in_trial import runs_in_trial
 from orchestrator.ray_runtime import ensure_ray
 from orchestrator.recorder import SweepRecorder
 from orchestrator.results import FINISHED, load_trials, summarize
@@ -40,7 +41,6 @@ from trainables.metrics import OBJECTIVE_GOALS
 from trainables.train_config import TrainConfig
 from trainables.data import check_data_source
 from trainables.phase_log import mark
-from trainables.tune_trial import runs_in_trial
 
 log = logging.getLogger(__name__)
 
@@ -112,7 +112,7 @@ def run_trial(knobs: dict, *, base: SearchConfig, proxy: TrainConfig | None, sea
     mark("trial_start", run=trial_id)
     search = apply_knobs(base, knobs)
     if runs_in_trial(search.runtime, searches_dir):
-        from trainables.tune_trial import search_in_trial
+        from orchestrator.in_trial import search_in_trial
 
         search_in_trial(search, proxy, join(searches_dir, trial_id))
     else:

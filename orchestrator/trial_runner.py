@@ -5,7 +5,7 @@ The sweep's trials (a supernet search each) and the retrain stage's trials (a di
 network's training each) are both this shape. With several workers the trial is a Tune
 function trainable that only waits on its Train run, so it takes a sliver of a CPU and its
 Train workers take the real resources. With one worker the loop runs in the trial itself
-(`trainables.tune_trial`: no worker group to start), which then holds the worker's share.
+(`orchestrator.in_trial`: no worker group to start), which then holds the worker's share.
 """
 
 from __future__ import annotations

@@ -1,5 +1,6 @@
-"""A run's checkpoints in its own directory, for loops that run directly in a Tune trial
-(one worker, no Ray Train): `<run_dir>/checkpoint_<epoch>/state.pt`, the newest `keep` kept.
+"""A run's checkpoints in its own directory, for loops that run outside Ray Train (a
+single-worker loop in a Tune trial: `orchestrator.in_trial`):
+`<run_dir>/checkpoint_<epoch>/state.pt`, the newest `keep` kept.
 
 The same layout and semantics as a Train run's checkpoints, so a trial's `run_dir` means the
 same whichever way it ran: a trial started again under the same run directory (a resumed
@@ -55,22 +56,3 @@ class RunDirCheckpoints:
     def latest_state(self) -> dict | None:
         latest = self.latest()
         return None if latest is None else load_state(latest / STATE_FILE)
-
-
-class TuneTrialReporter:
-    """Reporter for a loop running in a Tune trial: the checkpoint goes to the run directory
-    and its path travels with the metrics as `checkpoint_path`, as Ray Train's
-    `TuneReportCallback` sends it, so the sweep's tables read both paths alike."""
-
-    def __init__(self, checkpoints: RunDirCheckpoints):
-        self.checkpoints = checkpoints
-
-    def report(self, metrics: dict, state: dict | None) -> None:
-        from ray import tune
-
-        if state is not None:
-            metrics = {**metrics, "checkpoint_path": self.checkpoints.save(int(state["epoch"]), state)}
-        tune.report(metrics)
-
-    def latest_state(self) -> dict | None:
-        return self.checkpoints.latest_state()
