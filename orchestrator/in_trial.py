@@ -27,9 +27,11 @@ SEARCH_KEEP_CHECKPOINTS = 2
 
 
 def runs_in_trial(runtime: WorkerResources, storage_path: str) -> bool:
-    """Whether a run with this runtime runs in its Tune trial: one worker, and a run
-    directory on a file system (an object store needs Ray Train's storage layer)."""
-    return runtime.num_workers == 1 and "://" not in storage_path
+    """Whether a run with this runtime runs in its Tune trial: one worker, no worker
+    restarts asked for (`max_failures`: Ray Train's, which replaces a lost worker within
+    the trial), and a run directory on a file system (an object store needs Ray Train's
+    storage layer)."""
+    return runtime.num_workers == 1 and runtime.max_failures == 0 and "://" not in storage_path
 
 
 class TuneTrialReporter:

@@ -46,3 +46,15 @@ def test_the_same_epoch_again_replaces_it(tmp_path):
 def test_an_object_store_path_is_refused():
     with pytest.raises(ValueError, match="local or NFS"):
         RunDirCheckpoints("s3://bucket/run", keep=2)
+
+
+def test_which_runs_skip_ray_train():
+    """One worker, no worker restarts, a file-system path: the loop runs in the Tune trial.
+    Several workers, restarts (Ray Train's), or an object store: a Ray Train run."""
+    from orchestrator.in_trial import runs_in_trial
+    from trainables.config import WorkerResources
+
+    assert runs_in_trial(WorkerResources(), "/runs/x")
+    assert not runs_in_trial(WorkerResources(num_workers=2), "/runs/x")
+    assert not runs_in_trial(WorkerResources(max_failures=2), "/runs/x")
+    assert not runs_in_trial(WorkerResources(), "s3://bucket/runs/x")
