@@ -29,6 +29,7 @@ from orchestrator.trial_runner import (
     DRIVER_CPU,
     concurrent_trials,
     fit_in_trial,
+    trainable_resources,
     trial_dirname,
     trial_resources,
 )
@@ -90,17 +91,22 @@ def run_name(genotype: Genotype, seed: int) -> str:
 # --- one trial -----------------------------------------------------------------------------
 
 def retrain_trial(knobs: dict, *, base: TrainConfig, targets: list[RetrainTarget], runs_dir: str) -> None:
-    """Tune function trainable: train target `knobs["pair"][0]` with seed `knobs["pair"][1]`
-    on Ray Train. `base` is the validated config itself; the Train workers receive it with
-    the seed set."""
-    from ray.tune.integration.ray_train import TuneReportCallback
-
-    from trainables.ray_train import build_train_trainer
+    """Tune function trainable: train target `knobs["pair"][0]` with seed `knobs["pair"][1]`,
+    in this trial's process (one worker) or on Ray Train (several). `base` is the validated
+    config itself; the loop receives it with the seed set."""
+    from orchestrator.in_trial import runs_in_trial, train_in_trial
 
     target, seed = knobs["pair"]
     config = base.model_copy(update={"seed": int(seed)})
     genotype = targets[int(target)].genotype
     name = run_name(genotype, config.seed)
+    if runs_in_trial(config.runtime, runs_dir):
+        train_in_trial(config, genotype, join(runs_dir, name))
+        return
+    from ray.tune.integration.ray_train import TuneReportCallback
+
+    from trainables.ray_train import build_train_trainer
+
     fit_in_trial(build_train_trainer(config, genotype, runs_dir, name, callbacks=[TuneReportCallback()]))
 
 
@@ -134,8 +140,10 @@ def _run_retrain_locked(config: ExperimentConfig, targets: list[RetrainTarget], 
     import ray
     from ray import tune
 
+    from orchestrator.bench.phases import callbacks as phase_callbacks
     from orchestrator.console import ScalarTBXLoggerCallback, announce, progress_reporting
     from orchestrator.ray_runtime import ensure_ray
+    from orchestrator.in_trial import runs_in_trial
     from trainables.data import check_data_source
 
     train = config.retrain
@@ -153,10 +161,11 @@ def _run_retrain_locked(config: ExperimentConfig, targets: list[RetrainTarget], 
     record_run_dir(path, dumped, "retrain", restart)
     ensure_ray(address)
     check_cluster_resources(rt, "retrain.runtime", resource_wait, DRIVER_CPU)
-    needs = trial_resources(rt.num_workers, rt.cpus_per_worker, rt.use_gpu, rt.gpus_per_worker)
+    in_trial = runs_in_trial(rt, runs_dir)
+    needs = trial_resources(rt.num_workers, rt.cpus_per_worker, rt.use_gpu, rt.gpus_per_worker, in_trial)
     trainable = tune.with_resources(
         tune.with_parameters(retrain_trial, base=train, targets=list(targets), runs_dir=runs_dir),
-        {"cpu": DRIVER_CPU},
+        trainable_resources(rt, in_trial),
     )
     tuner = tune.Tuner(
         trainable,
@@ -165,12 +174,13 @@ def _run_retrain_locked(config: ExperimentConfig, targets: list[RetrainTarget], 
             max_concurrent_trials=concurrent_trials(needs, ray.cluster_resources(), len(pairs), None,
                                                     "retrain.runtime"),
             trial_dirname_creator=trial_dirname,
+            reuse_actors=True,  # a finished trial's process runs the next: no new torch import
         ),
         run_config=tune.RunConfig(
             name=experiment_name(config),
             storage_path=config.storage_path,
             failure_config=tune.FailureConfig(max_failures=0),
-            callbacks=[ScalarTBXLoggerCallback()],
+            callbacks=[ScalarTBXLoggerCallback(), *phase_callbacks()],
             **progress_reporting(["epoch", "test_acc", "test_ce", "train_acc"], ["pair"]),
         ),
     )

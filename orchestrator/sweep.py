@@ -19,8 +19,10 @@ import ray
 from ray import tune
 
 from orchestrator.config import ExperimentConfig
+from orchestrator.bench.phases import callbacks as phase_callbacks
 from orchestrator.console import ScalarTBXLoggerCallback, announce, progress_reporting
 from orchestrator.errors import UsageError
+from orchestrator.in_trial import runs_in_trial
 from orchestrator.interrupts import Interrupted
 from orchestrator.ray_runtime import ensure_ray
 from orchestrator.recorder import SweepRecorder
@@ -32,9 +34,9 @@ from orchestrator.run_identity import check_run_dir, move_aside
 from orchestrator.storage import join, write_json
 from orchestrator.sweep_config import FloatRange, IntRange, SweepSpace, apply_knobs, encode_phases
 from orchestrator.trial_runner import (
-    DRIVER_CPU,
     concurrent_trials,
     fit_in_trial,
+    trainable_resources,
     trial_dirname,
     trial_resources,
 )
@@ -42,6 +44,7 @@ from trainables.config import SearchConfig
 from trainables.metrics import OBJECTIVE_GOALS
 from trainables.train_config import TrainConfig
 from trainables.data import check_data_source
+from trainables.phase_log import mark
 
 log = logging.getLogger(__name__)
 
@@ -99,29 +102,38 @@ def tune_space(space: SweepSpace) -> dict:
 # --- one trial -----------------------------------------------------------------------------
 
 def run_trial(knobs: dict, *, base: SearchConfig, proxy: TrainConfig | None, searches_dir: str) -> None:
-    """Tune function trainable: one supernet search on Ray Train with this trial's knobs.
+    """Tune function trainable: one supernet search with this trial's knobs, in this trial's
+    process (one worker) or on Ray Train (several).
 
     `base` is the validated search config itself; the knobs are applied (and the result
-    validated) here, once, and the Train workers receive that object. The Train run is named
-    after the trial id, so a restarted trial (a resumed sweep, a retried failure) finds its
-    run directory and continues from the last checkpoint. With a `proxy` config the derived
-    genotype is trained from scratch after the search and its accuracy reported with the
-    last epoch (`proxy_acc`).
+    validated) here, once, and the loop receives that object. The run directory is named
+    after the trial id, so a restarted trial (a resumed sweep, a retried failure) finds it
+    and continues from the last checkpoint. With a `proxy` config the derived genotype is
+    trained from scratch after the search and its accuracy reported with the last epoch
+    (`proxy_acc`).
     """
-    from ray.tune.integration.ray_train import TuneReportCallback
-
-    from trainables.ray_search import build_search_trainer
-
-    search = apply_knobs(base, knobs)
     trial_id = tune.get_context().get_trial_id()
-    fit_in_trial(build_search_trainer(search, searches_dir, trial_id, callbacks=[TuneReportCallback()],
-                                      proxy=proxy))
+    mark("trial_start", run=trial_id)
+    search = apply_knobs(base, knobs)
+    if runs_in_trial(search.runtime, searches_dir):
+        from orchestrator.in_trial import search_in_trial
+
+        search_in_trial(search, proxy, join(searches_dir, trial_id))
+    else:
+        from ray.tune.integration.ray_train import TuneReportCallback
+
+        from trainables.ray_search import build_search_trainer
+
+        fit_in_trial(build_search_trainer(search, searches_dir, trial_id, callbacks=[TuneReportCallback()],
+                                          proxy=proxy))
+    mark("trial_end", run=trial_id)
 
 
 def max_concurrent_trials(config: ExperimentConfig, cluster: dict[str, float]) -> int:
     """`sweep.max_concurrent_trials`, else as many search trials as the cluster holds now."""
     rt = config.search.runtime
-    needs = trial_resources(rt.num_workers, rt.cpus_per_worker, rt.use_gpu, rt.gpus_per_worker)
+    needs = trial_resources(rt.num_workers, rt.cpus_per_worker, rt.use_gpu, rt.gpus_per_worker,
+                            in_trial=runs_in_trial(rt, config.storage_path))
     return concurrent_trials(needs, cluster, config.sweep.num_samples,
                              config.sweep.max_concurrent_trials, "search.runtime")
 
@@ -169,7 +181,7 @@ def _run_sweep_locked(config: ExperimentConfig, path: str, address: str | None, 
             run_trial, base=config.search, searches_dir=searches_dir,
             proxy=config.proxy if config.sweep.objective.needs_proxy else None,
         ),
-        {"cpu": DRIVER_CPU},
+        trainable_resources(config.search.runtime, runs_in_trial(config.search.runtime, searches_dir)),
     )
     if restoring:
         log.info("resuming the sweep in %s", path)
@@ -181,6 +193,7 @@ def _run_sweep_locked(config: ExperimentConfig, path: str, address: str | None, 
         concurrency = max_concurrent_trials(config, ray.cluster_resources())
         write_json(join(path, CONFIG_FILE), config.model_dump(mode="json"))
         tuner = _new_tuner(config, path, trainable, searches_dir, concurrency)
+    mark("tuner_fit")
     try:
         tuner.fit()  # a SIGINT (or SIGTERM, orchestrator.interrupts) ends it gracefully
     except KeyboardInterrupt:  # a second signal, while Tune was saving its state
@@ -262,13 +275,16 @@ def _new_tuner(config: ExperimentConfig, path: str, trainable, searches_dir: str
             ),
             num_samples=sweep.num_samples,
             max_concurrent_trials=concurrency,
+            # a finished trial's process runs the next one: no new process importing torch
+            reuse_actors=True,
             trial_dirname_creator=trial_dirname,
         ),
         run_config=tune.RunConfig(
             name=experiment_name(config),
             storage_path=config.storage_path,
             failure_config=tune.FailureConfig(max_failures=sweep.max_trial_failures),
-            callbacks=[SweepRecorder(path, meta, searches_dir), ScalarTBXLoggerCallback()],
+            callbacks=[SweepRecorder(path, meta, searches_dir), ScalarTBXLoggerCallback(),
+                       *phase_callbacks()],
             **progress_reporting(*progress_columns(config), metric=metric, mode=mode),
         ),
     )

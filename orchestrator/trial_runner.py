@@ -1,9 +1,11 @@
-"""One Tune trial that is one Ray Train run: the resources it holds, how many fit at once,
-and fitting the run with its failure turned into one line.
+"""One Tune trial that is one run of a loop: the resources it holds, how many fit at once,
+and fitting a Ray Train run with its failure turned into one line.
 
 The sweep's trials (a supernet search each) and the retrain stage's trials (a discrete
-network's training each) are both this shape: a Tune function trainable that only waits on
-its Train run, so it takes a sliver of a CPU and its Train workers take the real resources.
+network's training each) are both this shape. With several workers the trial is a Tune
+function trainable that only waits on its Train run, so it takes a sliver of a CPU and its
+Train workers take the real resources. With one worker the loop runs in the trial itself
+(`orchestrator.in_trial`: no worker group to start), which then holds the worker's share.
 """
 
 from __future__ import annotations
@@ -36,11 +38,23 @@ def fit_in_trial(trainer) -> object:
 
 
 def trial_resources(num_workers: int, cpus_per_worker: float, use_gpu: bool,
-                    gpus_per_worker: float) -> dict[str, float]:
-    """What one trial holds while it runs: its Train workers plus its driver's sliver."""
-    resources = {"CPU": num_workers * cpus_per_worker + DRIVER_CPU}
+                    gpus_per_worker: float, in_trial: bool = False) -> dict[str, float]:
+    """What one trial holds while it runs: its Train workers plus its driver's sliver, or,
+    running the loop itself (`in_trial`), the one worker's share."""
+    resources = {"CPU": num_workers * cpus_per_worker + (0.0 if in_trial else DRIVER_CPU)}
     if use_gpu:
         resources["GPU"] = num_workers * gpus_per_worker
+    return resources
+
+
+def trainable_resources(runtime, in_trial: bool) -> dict[str, float]:
+    """`tune.with_resources`' argument: the driver's sliver when Train workers hold the real
+    resources, else the one worker's CPU (and GPU)."""
+    if not in_trial:
+        return {"cpu": DRIVER_CPU}
+    resources = {"cpu": runtime.cpus_per_worker}
+    if runtime.use_gpu:
+        resources["gpu"] = runtime.gpus_per_worker
     return resources
 
 

@@ -12,11 +12,11 @@ from ray.train.torch import TorchTrainer
 
 from trainables.config import SearchConfig
 from trainables.distributed import Collective
+from trainables.phase_log import mark
 from trainables.ray_trainer import quiet_train_worker, torch_trainer
-from trainables.reporters import LastReportHeld, RayTrainReporter
-from trainables.search_loop import run_search
+from trainables.reporters import RayTrainReporter
+from trainables.search_job import search_then_proxy
 from trainables.train_config import TrainConfig
-from trainables.train_loop import proxy_accuracy
 
 
 def search_worker(loop_config: dict) -> None:
@@ -26,16 +26,10 @@ def search_worker(loop_config: dict) -> None:
     and its test accuracy reported with the search's last epoch (`proxy_acc`)."""
     import ray.train.torch
 
+    mark("worker_start", run=ray.train.get_context().get_experiment_name())
     quiet_train_worker()
     collective = Collective.current(ray.train.torch.get_device())
-    search, proxy = loop_config["search"], loop_config.get("proxy")
-    if proxy is None:
-        run_search(search, RayTrainReporter(), collective)
-        return
-    reporter = LastReportHeld(RayTrainReporter(), last_epoch=search.epochs, pending=("proxy_acc",))
-    outcome = run_search(search, reporter, collective)
-    reporter.release({"proxy_acc": proxy_accuracy(proxy, outcome.genotype, collective)},
-                     outcome.history[-1])
+    search_then_proxy(loop_config["search"], loop_config.get("proxy"), RayTrainReporter(), collective)
 
 
 def build_search_trainer(

@@ -26,6 +26,7 @@ from trainables.distributed import Collective
 from trainables.errors import InputError
 from trainables.metrics import check_epoch_report
 from trainables.objective import SearchObjective
+from trainables.phase_log import mark
 from trainables.reporters import Reporter
 from trainables.search_step import SearchStep, build_optimisers
 
@@ -34,6 +35,13 @@ log = logging.getLogger(__name__)
 #: images per rank (clean weight-split batches) that re-estimate BatchNorm statistics
 #: before each evaluation; enough for a stable mean and variance, cheap next to an epoch.
 BN_ESTIMATE_IMAGES = 512
+
+#: the clean passes (the BatchNorm re-estimate and the α-split evaluation) read batches of
+#: at least this many images. They run without gradients, so a batch holds a few live
+#: activations at a time, far less than a training step at its own batch keeps for backward;
+#: and on a CPU a small batch's time is per-op overhead: on the quickstart (batch 16) the two
+#: passes took 5.0 s per epoch at batch 16 and 1.6 s at 256 (docs/benchmarks.md).
+CLEAN_PASS_BATCH = 256
 
 
 @dataclass(frozen=True)
@@ -46,6 +54,7 @@ class SearchOutcome:
 def run_search(config: SearchConfig, reporter: Reporter, collective: Collective | None = None) -> SearchOutcome:
     collective = collective or Collective.current()
     device, rt = collective.device, config.runtime
+    mark("search_start")
     seed_everything(config.seed)
 
     # The supernet and its MIM head; α and weights get their own optimisers.
@@ -61,14 +70,17 @@ def run_search(config: SearchConfig, reporter: Reporter, collective: Collective 
     # Data-side randomness (masks, crops, flips) is each rank's own, reproducibly from
     # (seed, rank); weights and α come from rank 0 and stay identical on every rank.
     seed_everything(rank_seed(config.seed, collective.rank))
+    mark("model_built")
 
     # The data: the training set cut into the weight split and the α split, sharded by rank.
     splits = split_for_search(load_images(config.data), config.data.train_portion, config.seed)
     shard = dict(config=config.data, seed=config.seed, rank=collective.rank, world_size=collective.world_size)
     w_loader, w_sampler = sharded_loader(splits.weights, **shard)
     a_loader, a_sampler = sharded_loader(splits.alpha, **shard)
-    eval_loader, _ = sharded_loader(splits.alpha, shuffle=False, drop_last=False, **shard)
-    bn_loader, _ = sharded_loader(splits.weights, shuffle=False, drop_last=False, **shard)
+    clean_batch = max(config.data.batch_size, CLEAN_PASS_BATCH)
+    eval_loader, _ = sharded_loader(splits.alpha, shuffle=False, drop_last=False, batch_size=clean_batch, **shard)
+    bn_loader, _ = sharded_loader(splits.weights, shuffle=False, drop_last=False, batch_size=clean_batch, **shard)
+    mark("data_ready")
 
     # Resume from the last checkpoint, or start every rank from rank 0's parameters.
     start_epoch, history = 0, []
@@ -78,6 +90,7 @@ def run_search(config: SearchConfig, reporter: Reporter, collective: Collective 
         log.info("resuming the search after epoch %d", start_epoch)
     else:
         collective.broadcast_module(objective)
+    mark("resume_checked")
 
     step_fn = SearchStep(
         objective, w_opt, a_opt, config.optim, config.order, collective, rt.bf16,
@@ -105,13 +118,15 @@ def run_search(config: SearchConfig, reporter: Reporter, collective: Collective 
             sums.add_rec(loss_w, mask_w, len(yw))
             sums.steps += 1
         schedule.step()
+        mark("epoch_trained", epoch=epoch + 1)
         # BatchNorm statistics of clean images (not the masked ones gathered while training),
         # the same on every rank, for the evaluation and the checkpoint.
-        _estimate_clean_bn_statistics(objective.supernet, bn_loader, device, rt, config.data.batch_size)
+        _estimate_clean_bn_statistics(objective.supernet, bn_loader, device, rt, clean_batch)
         collective.average_buffers(objective)
 
         alpha_ce, alpha_acc = _evaluate(objective, eval_loader, device, rt, collective)
         elapsed = time.perf_counter() - started
+        mark("epoch_evaluated", epoch=epoch + 1)
         metrics = _epoch_metrics(epoch, lr, sums, collective, objective, alpha_ce, alpha_acc, elapsed)
         # Every rank's α digest: gradients are averaged, so they must all agree, bit for bit.
         metrics["alpha_rank_digests"] = collective.gather_objects(_alpha_digest(objective))
@@ -127,7 +142,9 @@ def run_search(config: SearchConfig, reporter: Reporter, collective: Collective 
                 epoch + 1, config.epochs, metrics["weights_acc"], alpha_acc, metrics["mim_loss"],
                 metrics["alpha_entropy"], metrics["param_free_ops"], metrics["genotype_hash"],
             )
+        mark("report_start", epoch=epoch + 1)
         reporter.report(metrics, state)
+        mark("reported", epoch=epoch + 1)
 
     return SearchOutcome(
         genotype=objective.supernet.genotype(),

@@ -1,5 +1,7 @@
 """`alphadarts pipeline` end to end on the shared local Ray instance: a sweep ranked by the
-proxy objective, the selection, the retrain of the selected genotypes (two seeds, each a
+proxy objective (each trial a two-worker Ray Train run inside its Tune trial: search, then
+proxy training, on the same workers; single-worker trials, which run in the Tune trial
+itself, are test_sweep's), the selection, the retrain of the selected genotypes (two seeds, each a
 two-worker DDP Train run), the report opened in a real browser, and reruns that repeat no
 finished trial; the console stays small, TensorBoard holds every trial's HParams, and the
 dashboards serve the sweep."""
@@ -27,6 +29,7 @@ TINY = [
     "sweep.objective.metric=proxy_acc",
     "search.epochs=2", "search.data.subset=128", "search.model.channels=4",
     "search.model.layers=3", "search.mim.decoder_width=8",
+    "search.runtime.num_workers=2", "search.runtime.cpus_per_worker=0.25",
     "proxy.epochs=1", "proxy.data.subset=128", "proxy.data.test_subset=64",
     "proxy.model.channels=4", "proxy.model.layers=2",
     "retrain.epochs=2", "retrain.data.subset=128", "retrain.data.test_subset=96",

@@ -39,3 +39,16 @@ def test_inspect_reads_the_table(capsys, dataset):
     info = DATASETS[dataset]
     side = info.image_size or DataConfig().image_size
     assert report["input_shape"] == [1, 3, side, side] and report["num_classes"] == info.num_classes
+
+
+def test_digits_read_without_scikit_learn_equal_load_digits():
+    """The digits file read directly (no scikit-learn import per process) holds what
+    `sklearn.datasets.load_digits` returns, value for value."""
+    import numpy as np
+    from sklearn.datasets import load_digits
+
+    from trainables.data import _digits_arrays
+
+    flat, target = _digits_arrays()
+    bunch = load_digits()
+    assert np.array_equal(flat, bunch.data) and np.array_equal(target, bunch.target)

@@ -103,8 +103,14 @@ def test_tune_space_converts_to_the_intended_optuna_distributions():
 @pytest.mark.parametrize(
     "overrides, cluster, expected",
     [
-        (["search.runtime.cpus_per_worker=0.5", "sweep.max_concurrent_trials=null"], {"CPU": 2.0}, 3),
-        (["search.runtime.cpus_per_worker=1", "sweep.max_concurrent_trials=null"], {"CPU": 2.0}, 1),
+        # one worker: the search runs in the trial, which holds the worker's share alone
+        (["search.runtime.cpus_per_worker=0.5", "sweep.max_concurrent_trials=null"], {"CPU": 2.0}, 4),
+        (["search.runtime.cpus_per_worker=1", "sweep.max_concurrent_trials=null"], {"CPU": 2.0}, 2),
+        # several workers: Ray Train's workers plus the trial driver's sliver of a CPU
+        (["search.runtime.num_workers=2", "search.runtime.cpus_per_worker=0.5",
+          "sweep.max_concurrent_trials=null"], {"CPU": 2.0}, 1),
+        (["search.runtime.num_workers=2", "search.runtime.cpus_per_worker=0.25",
+          "sweep.max_concurrent_trials=null"], {"CPU": 2.0}, 3),
         (["search.runtime.cpus_per_worker=0.1", "sweep.max_concurrent_trials=null"], {"CPU": 16.0}, 6),
         (["search.runtime.use_gpu=true", "search.runtime.cpus_per_worker=1",
           "sweep.max_concurrent_trials=null"], {"CPU": 32.0, "GPU": 4.0}, 4),

@@ -1,0 +1,68 @@
+"""The loops run directly in a Tune trial, for single-worker runs: no Ray Train worker group.
+
+Measured on the quickstart sweep (docs/benchmarks.md): with one worker, a Train run inside
+a trial cost a controller actor and a worker actor (each a new process importing torch), a
+placement group and a one-rank process group before the first step: 18 s of a 123 s trial
+on the 2-core machine, for nothing a single process needs. Here the trial's own process
+runs the loop (the trial then holds the worker's CPU and GPU itself), checkpoints go to the
+run directory a Train run would use (`trainables.run_dir_checkpoints`), and a trial started
+again there resumes from the newest one. Several workers still run on Ray Train
+(`trainables.ray_search`, `trainables.ray_train`).
+"""
+
+from __future__ import annotations
+
+import torch
+
+from search_space import Genotype
+from trainables.config import SearchConfig, WorkerResources
+from trainables.distributed import Collective
+from trainables.run_dir_checkpoints import RunDirCheckpoints
+from trainables.search_job import search_then_proxy
+from trainables.train_config import TrainConfig
+from trainables.train_loop import run_train
+
+#: checkpoints kept per search run (as `trainables.ray_search.build_search_trainer` keeps)
+SEARCH_KEEP_CHECKPOINTS = 2
+
+
+def runs_in_trial(runtime: WorkerResources, storage_path: str) -> bool:
+    """Whether a run with this runtime runs in its Tune trial: one worker, no worker
+    restarts asked for (`max_failures`: Ray Train's, which replaces a lost worker within
+    the trial), and a run directory on a file system (an object store needs Ray Train's
+    storage layer)."""
+    return runtime.num_workers == 1 and runtime.max_failures == 0 and "://" not in storage_path
+
+
+class TuneTrialReporter:
+    """Reporter for a loop running in a Tune trial: the checkpoint goes to the run directory
+    and its path travels with the metrics as `checkpoint_path`, as Ray Train's
+    `TuneReportCallback` sends it, so the sweep's tables read both paths alike."""
+
+    def __init__(self, checkpoints: RunDirCheckpoints):
+        self.checkpoints = checkpoints
+
+    def report(self, metrics: dict, state: dict | None) -> None:
+        from ray import tune
+
+        if state is not None:
+            metrics = {**metrics, "checkpoint_path": self.checkpoints.save(int(state["epoch"]), state)}
+        tune.report(metrics)
+
+    def latest_state(self) -> dict | None:
+        return self.checkpoints.latest_state()
+
+
+def trial_collective(runtime: WorkerResources) -> Collective:
+    """One process; on a GPU trial the one Ray gave it (CUDA_VISIBLE_DEVICES names only it)."""
+    return Collective(0, 1, torch.device("cuda", 0) if runtime.use_gpu else torch.device("cpu"))
+
+
+def search_in_trial(search: SearchConfig, proxy: TrainConfig | None, run_dir: str) -> None:
+    reporter = TuneTrialReporter(RunDirCheckpoints(run_dir, SEARCH_KEEP_CHECKPOINTS))
+    search_then_proxy(search, proxy, reporter, trial_collective(search.runtime))
+
+
+def train_in_trial(config: TrainConfig, genotype: Genotype, run_dir: str) -> None:
+    reporter = TuneTrialReporter(RunDirCheckpoints(run_dir, config.keep_checkpoints))
+    run_train(config, genotype, reporter, trial_collective(config.runtime))
