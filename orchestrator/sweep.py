@@ -34,6 +34,7 @@ from orchestrator.run_identity import check_run_dir, move_aside
 from orchestrator.storage import join, write_json
 from orchestrator.sweep_config import FloatRange, IntRange, SweepSpace, apply_knobs, encode_phases
 from orchestrator.trial_runner import (
+    DRIVER_CPU,
     concurrent_trials,
     fit_in_trial,
     trainable_resources,

@@ -7,7 +7,6 @@ evaluates the same masked image several times, and tests can hand-make one.
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from trainables.config import MimConfig
