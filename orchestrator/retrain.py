@@ -20,10 +20,10 @@ from pathlib import Path
 from orchestrator.config import ExperimentConfig
 from orchestrator.errors import UsageError
 from orchestrator.retrain_table import genotype_leaderboard, load_retrain, merge_retrain
-from orchestrator.storage import join
+from orchestrator.storage import is_dir, join
 from orchestrator.trial_runner import (
-    DRIVER_CPU,
     concurrent_trials,
+    driver_resources,
     fit_in_trial,
     trial_dirname,
     trial_resources,
@@ -53,7 +53,7 @@ def resolve_genotype(space: str, text: str) -> RetrainTarget:
     """A published name, a genotype string or JSON (file), or `EXPERIMENT_DIR:TRIAL_ID` of a
     sweep, whose trials.parquet holds the trial's genotype."""
     head, sep, trial_id = text.rpartition(":")
-    if sep and head and Path(head).expanduser().is_dir():
+    if sep and head and is_dir(head):
         return _from_sweep_trial(space, head, trial_id)
     return RetrainTarget(parse_genotype(space, text))
 
@@ -114,6 +114,7 @@ def run_retrain(config: ExperimentConfig, targets: list[RetrainTarget], seeds: i
     import ray
     from ray import tune
 
+    from orchestrator.cluster import check_storage
     from orchestrator.console import ScalarTBXLoggerCallback, announce, progress_reporting
     from orchestrator.ray_runtime import ensure_ray
     from trainables.data import check_data_source
@@ -133,11 +134,13 @@ def run_retrain(config: ExperimentConfig, targets: list[RetrainTarget], seeds: i
     if not pairs:
         return summary(path, targets, [])
     ensure_ray(address)
+    check_storage(config)
     rt = train.runtime
-    needs = trial_resources(rt.num_workers, rt.cpus_per_worker, rt.use_gpu, rt.gpus_per_worker)
+    needs = trial_resources(rt.num_workers, rt.cpus_per_worker, rt.use_gpu, rt.gpus_per_worker,
+                            config.cluster.driver_resource)
     trainable = tune.with_resources(
         tune.with_parameters(retrain_trial, base=train, targets=list(targets), runs_dir=runs_dir),
-        {"cpu": DRIVER_CPU},
+        driver_resources(config.cluster.driver_resource),
     )
     tuner = tune.Tuner(
         trainable,
@@ -189,7 +192,7 @@ def run_retrain(config: ExperimentConfig, targets: list[RetrainTarget], seeds: i
 
 def finished_pairs(path: str) -> set[tuple[str, int]]:
     """(genotype hash, seed) of the runs retrain.parquet holds as finished."""
-    table = load_retrain(path) if "://" not in path else None
+    table = load_retrain(path)
     if table is None:
         return set()
     done = table[table["status"] == "TERMINATED"]

@@ -6,6 +6,7 @@ import json
 import logging
 from pathlib import Path
 
+from orchestrator.cluster import check_storage
 from orchestrator.config import ExperimentConfig
 from orchestrator.errors import RunFailed, UsageError
 from orchestrator.ray_runtime import ensure_ray
@@ -22,6 +23,7 @@ def run_search_on_ray(config: ExperimentConfig, address: str | None = None) -> d
     """Run (or resume) the search named `config.name`; return the summary the CLI prints."""
     check_data_source(config.search.data)  # before Ray starts: bad input costs no compute
     ensure_ray(address)
+    check_storage(config)
     from ray.train import TrainingFailedError
 
     from trainables.ray_search import build_search_trainer

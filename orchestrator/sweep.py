@@ -5,7 +5,10 @@ Layout of the experiment directory `<output_dir>/<name>-sweep/`:
   tuner.pkl, experiment_state-*.json, searcher/scheduler state   Tune's own, for --resume
   trial_<id>/          Tune's per-trial files: result.json, progress.csv, TensorBoard events
   searches/<id>/       the trial's Train run (checkpoints); a resumed trial continues there
-  optuna.db            the Optuna study (SQLite), one finished trial per finished Tune trial
+  optuna.db            the Optuna study (SQLite), one finished trial per finished Tune trial;
+                       with an s3:// or gs:// output_dir the study lives on the local disk of
+                       the machine that runs this driver (the head, for a Ray job: see
+                       `study_file`) and a copy is put here when the sweep ends
   config.json          the config the sweep started with (a resume must use the same one)
   trials.parquet, epochs.parquet   written by `SweepRecorder` as results come in
 """
@@ -13,6 +16,7 @@ Layout of the experiment directory `<output_dir>/<name>-sweep/`:
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 
 import ray
@@ -25,11 +29,21 @@ from orchestrator.ray_runtime import ensure_ray
 from orchestrator.recorder import SweepRecorder
 from orchestrator.results import FINISHED, load_trials, summarize
 from orchestrator.run_guards import check_same_config, check_state_api, close_abandoned_study_trials
-from orchestrator.storage import join, write_json
+from orchestrator.cluster import check_storage
+from orchestrator.storage import (
+    is_dir,
+    is_file,
+    is_uri,
+    join,
+    list_files,
+    read_bytes,
+    write_bytes,
+    write_json,
+)
 from orchestrator.sweep_config import FloatRange, IntRange, SweepSpace, apply_knobs, encode_phases
 from orchestrator.trial_runner import (
-    DRIVER_CPU,
     concurrent_trials,
+    driver_resources,
     fit_in_trial,
     trial_dirname,
     trial_resources,
@@ -37,6 +51,7 @@ from orchestrator.trial_runner import (
 from trainables.config import SearchConfig
 from trainables.metrics import OBJECTIVE_GOALS
 from trainables.train_config import TrainConfig
+from trainables.atomic_files import atomic_write_bytes
 from trainables.data import check_data_source
 
 log = logging.getLogger(__name__)
@@ -56,11 +71,6 @@ def experiment_name(config: ExperimentConfig) -> str:
 
 def check_sweep(config: ExperimentConfig) -> None:
     """Rules that tie the sweep to the search, checked before Ray starts."""
-    if "://" in config.storage_path:
-        raise UsageError(
-            f"output_dir={config.output_dir!r}: a sweep keeps its Optuna study in SQLite next "
-            "to its results, so it needs a local or shared (NFS) path"
-        )
     grace, epochs = config.sweep.scheduler.grace_period, config.search.epochs
     if grace > epochs:
         raise UsageError(
@@ -117,7 +127,8 @@ def run_trial(knobs: dict, *, base: SearchConfig, proxy: TrainConfig | None, sea
 def max_concurrent_trials(config: ExperimentConfig, cluster: dict[str, float]) -> int:
     """`sweep.max_concurrent_trials`, else as many search trials as the cluster holds now."""
     rt = config.search.runtime
-    needs = trial_resources(rt.num_workers, rt.cpus_per_worker, rt.use_gpu, rt.gpus_per_worker)
+    needs = trial_resources(rt.num_workers, rt.cpus_per_worker, rt.use_gpu, rt.gpus_per_worker,
+                            config.cluster.driver_resource)
     return concurrent_trials(needs, cluster, config.sweep.num_samples,
                              config.sweep.max_concurrent_trials, "search.runtime")
 
@@ -131,16 +142,20 @@ def run_sweep(config: ExperimentConfig, address: str | None = None, resume: bool
     path = experiment_dir(config)
     restoring = tune.Tuner.can_restore(path)
     if restoring:
-        check_same_config(Path(path, CONFIG_FILE), config.model_dump(mode="json"), "sweep")
+        check_same_config(join(path, CONFIG_FILE), config.model_dump(mode="json"), "sweep")
     elif resume:
         raise UsageError(f"--resume: there is no sweep to resume in {path}")
-    elif Path(path).exists() and any(Path(path).iterdir()):
+    elif is_dir(path) and list_files(path):
         raise UsageError(
             f"{path} exists but holds no sweep Tune can resume; choose another name "
             "(--set name=...) or remove the directory"
         )
     ensure_ray(address)
+    check_storage(config)
     check_state_api()
+    study = study_file(config)
+    if restoring:
+        fetch_study_copy(path, study)
     announce("sweep", path, "start")
 
     searches_dir = join(path, SEARCHES_DIR)
@@ -149,7 +164,7 @@ def run_sweep(config: ExperimentConfig, address: str | None = None, resume: bool
             run_trial, base=config.search, searches_dir=searches_dir,
             proxy=config.proxy if config.sweep.objective.needs_proxy else None,
         ),
-        {"cpu": DRIVER_CPU},
+        driver_resources(config.cluster.driver_resource),
     )
     if restoring:
         log.info("resuming the sweep in %s", path)
@@ -169,12 +184,44 @@ def run_sweep(config: ExperimentConfig, address: str | None = None, resume: bool
     finished = int(trials["status"].isin(FINISHED).sum())
     summary["interrupted"] = finished < config.sweep.num_samples
     if not summary["interrupted"]:
-        close_abandoned_study_trials(_study_storage(path), meta["study_name"])
+        close_abandoned_study_trials(_study_url(study), meta["study_name"])
+    put_study_copy(study, path)
     return summary
 
 
-def _study_storage(path: str) -> str:
-    return f"sqlite:///{Path(path, STUDY_FILE)}"
+def study_file(config: ExperimentConfig) -> Path:
+    """Where the sweep's Optuna study (SQLite) lives: next to the results for a local or NFS
+    output_dir; for s3:// or gs:// (where SQLite cannot write) on the local disk of the
+    machine running this driver, under $ALPHADARTS_STUDY_DIR (default ~/.alphadarts/studies).
+    On a cluster that machine is the head: `ray job submit` runs the driver there, and so
+    does `--address ray://` (orchestrator.cluster). Optuna's journal storage would also need
+    a file system with appends and locks, which object stores are not."""
+    path = experiment_dir(config)
+    if not is_uri(path):
+        return Path(path, STUDY_FILE)
+    root = Path(os.environ.get("ALPHADARTS_STUDY_DIR", "~/.alphadarts/studies")).expanduser()
+    return root / experiment_name(config) / STUDY_FILE
+
+
+def put_study_copy(study: Path, path: str) -> None:
+    """A study kept off the experiment directory is copied into it (`results` and `dashboard`
+    read it there), once the sweep's driver has stopped writing it."""
+    if is_uri(path) and study.is_file():
+        write_bytes(join(path, STUDY_FILE), study.read_bytes())
+
+
+def fetch_study_copy(path: str, study: Path) -> None:
+    """A sweep resumed on a new head (the old one was taken down) starts from the study's
+    copy in the experiment directory; the driver's own file, where it exists, is newer."""
+    remote = join(path, STUDY_FILE)
+    if is_uri(path) and not study.is_file() and is_file(remote):
+        study.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_bytes(study, read_bytes(remote))
+        log.info("resuming with the Optuna study copied from %s", remote)
+
+
+def _study_url(study: Path) -> str:
+    return f"sqlite:///{study}"
 
 
 def progress_columns(config: ExperimentConfig) -> tuple[list[str], list[str]]:
@@ -193,10 +240,11 @@ def _new_tuner(config: ExperimentConfig, path: str, trainable, searches_dir: str
 
     sweep = config.sweep
     metric, mode = sweep.objective.metric, sweep.objective.mode
-    Path(path).mkdir(parents=True, exist_ok=True)
+    study = study_file(config)
+    study.parent.mkdir(parents=True, exist_ok=True)
     searcher = OptunaSearch(
         study_name=config.name,
-        storage=optuna.storages.RDBStorage(_study_storage(path)),
+        storage=optuna.storages.RDBStorage(_study_url(study)),
         seed=sweep.sampler_seed,
         metric=metric,
         mode=mode,

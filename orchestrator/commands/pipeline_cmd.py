@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 from orchestrator.commands.retrain_cmd import genotype_line
+from orchestrator.cluster import run_stage
 from orchestrator.config import add_config_arguments, load_config
 from orchestrator.ray_runtime import add_address_argument
 
@@ -30,7 +31,7 @@ def run(args) -> int:
 
     config = load_config(args.config, args.overrides)
     try:
-        summary = run_pipeline(config, address=args.address)
+        summary = run_stage(run_pipeline, config, address=args.address)
     except PipelineInterrupted as exc:
         print(f"alphadarts: {exc}")
         return INTERRUPTED

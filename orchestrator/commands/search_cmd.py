@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 
+from orchestrator.cluster import run_stage
 from orchestrator.config import add_config_arguments, load_config
 from orchestrator.ray_runtime import add_address_argument
 from orchestrator.search_run import run_search_on_ray
@@ -27,7 +28,7 @@ def add_parser(subparsers) -> None:
 
 def run(args) -> int:
     config = load_config(args.config, args.overrides)
-    summary = run_search_on_ray(config, address=args.address)
+    summary = run_stage(run_search_on_ray, config, address=args.address)
     print(f"run directory: {summary['run_dir']}")
     print(f"genotype: {summary['genotype']['str']}")
     last = summary["metrics"]

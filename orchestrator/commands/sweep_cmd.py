@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import sys
 
+from orchestrator.cluster import run_stage
 from orchestrator.config import add_config_arguments, load_config
 from orchestrator.ray_runtime import add_address_argument
 
@@ -31,7 +32,7 @@ def run(args) -> int:
     from orchestrator.sweep import run_sweep  # imports Ray Tune: only when sweeping
 
     config = load_config(args.config, args.overrides)
-    summary = run_sweep(config, address=args.address, resume=args.resume)
+    summary = run_stage(run_sweep, config, address=args.address, resume=args.resume)
     counts = ", ".join(f"{n} {status}" for status, n in summary["trials_by_status"].items())
     print(f"experiment directory: {summary['experiment_dir']}")
     print(f"trials: {summary['num_trials']} ({counts or 'none'})")
