@@ -7,7 +7,6 @@ report refuses a table that does not carry its columns.
 from __future__ import annotations
 
 import io
-from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import logging
-from pathlib import Path
 
 from orchestrator.errors import RunFailed, UsageError
 

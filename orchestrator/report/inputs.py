@@ -5,10 +5,8 @@ pipeline that already holds them can build the report without reading disk again
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import pandas as pd
-import pyarrow.parquet as pq
 
 from orchestrator import results
 from orchestrator.retrain_table import RETRAIN_FILE, load_retrain
