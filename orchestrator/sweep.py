@@ -15,6 +15,7 @@ Layout of the experiment directory `<output_dir>/<name>-sweep/`:
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 from pathlib import Path
@@ -22,6 +23,7 @@ from pathlib import Path
 import ray
 from ray import tune
 
+from orchestrator.cluster import check_storage
 from orchestrator.config import ExperimentConfig
 from orchestrator.console import ScalarTBXLoggerCallback, announce, progress_reporting
 from orchestrator.errors import UsageError
@@ -29,7 +31,6 @@ from orchestrator.ray_runtime import ensure_ray
 from orchestrator.recorder import SweepRecorder
 from orchestrator.results import FINISHED, load_trials, summarize
 from orchestrator.run_guards import check_same_config, check_state_api, close_abandoned_study_trials
-from orchestrator.cluster import check_storage
 from orchestrator.storage import (
     is_dir,
     is_file,
@@ -48,11 +49,11 @@ from orchestrator.trial_runner import (
     trial_dirname,
     trial_resources,
 )
+from trainables.atomic_files import atomic_write_bytes
 from trainables.config import SearchConfig
+from trainables.data import check_data_source
 from trainables.metrics import OBJECTIVE_GOALS
 from trainables.train_config import TrainConfig
-from trainables.atomic_files import atomic_write_bytes
-from trainables.data import check_data_source
 
 log = logging.getLogger(__name__)
 
@@ -150,10 +151,13 @@ def run_sweep(config: ExperimentConfig, address: str | None = None, resume: bool
             f"{path} exists but holds no sweep Tune can resume; choose another name "
             "(--set name=...) or remove the directory"
         )
+    study = study_file(config)
+    if not restoring and study.is_file():  # a URI's (a local path's is inside the directory)
+        raise UsageError(f"{path} holds no sweep, but its Optuna study {study} exists (a sweep "
+                         "whose directory was removed?); remove that file or choose another name")
     ensure_ray(address)
     check_storage(config)
     check_state_api()
-    study = study_file(config)
     if restoring:
         fetch_study_copy(path, study)
     announce("sweep", path, "start")
@@ -192,7 +196,8 @@ def run_sweep(config: ExperimentConfig, address: str | None = None, resume: bool
 def study_file(config: ExperimentConfig) -> Path:
     """Where the sweep's Optuna study (SQLite) lives: next to the results for a local or NFS
     output_dir; for s3:// or gs:// (where SQLite cannot write) on the local disk of the
-    machine running this driver, under $ALPHADARTS_STUDY_DIR (default ~/.alphadarts/studies).
+    machine running this driver, under $ALPHADARTS_STUDY_DIR (default ~/.alphadarts/studies),
+    in a folder named after the experiment and a hash of its URI (two buckets, two studies).
     On a cluster that machine is the head: `ray job submit` runs the driver there, and so
     does `--address ray://` (orchestrator.cluster). Optuna's journal storage would also need
     a file system with appends and locks, which object stores are not."""
@@ -200,7 +205,8 @@ def study_file(config: ExperimentConfig) -> Path:
     if not is_uri(path):
         return Path(path, STUDY_FILE)
     root = Path(os.environ.get("ALPHADARTS_STUDY_DIR", "~/.alphadarts/studies")).expanduser()
-    return root / experiment_name(config) / STUDY_FILE
+    digest = hashlib.sha256(path.encode()).hexdigest()[:12]
+    return root / f"{experiment_name(config)}-{digest}" / STUDY_FILE
 
 
 def put_study_copy(study: Path, path: str) -> None:
