@@ -11,7 +11,9 @@ kills a node, so it does not clash with the Ray instance other integration tests
 """
 
 import json
+import os
 import socket
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -81,7 +83,8 @@ def three_nodes():
         # free ports: other Ray instances on this machine hold the defaults (the job API is
         # served by the head's dashboard agent, 52365 by default)
         head_node_args={"num_cpus": 0, "resources": {"driver": 100}, "include_dashboard": True,
-                        "dashboard_port": _free_port(), "dashboard_agent_listen_port": _free_port()},
+                        "dashboard_port": _free_port(), "dashboard_agent_listen_port": _free_port(),
+                        "ray_client_server_port": _free_port()},
     )
     workers = [cluster.add_node(num_cpus=2) for _ in range(2)]
     cluster.wait_for_nodes()
@@ -162,3 +165,17 @@ def test_sweep_job_on_three_nodes_survives_a_lost_node(three_nodes, tmp_path):
     # the Optuna study: one finished trial per Tune trial, none lost, none twice
     study = optuna.load_study(study_name="mn", storage=f"sqlite:///{exp / 'optuna.db'}")
     assert [t.state for t in study.trials] == [optuna.trial.TrialState.COMPLETE] * 3
+
+    # through Ray Client the stage runs on the head and its errors come back as themselves:
+    # a local output_dir on this (still multi-node) cluster is refused, exit 2, one line
+    client_port = cluster.head_node._ray_params.ray_client_server_port
+    refused = subprocess.run(
+        [sys.executable, "-m", "orchestrator.cli", "-q", "search", "quickstart",
+         "--address", f"ray://127.0.0.1:{client_port}", "--set", f"output_dir={tmp_path}"],
+        capture_output=True, text=True, timeout=120, env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    assert refused.returncode == 2, refused.stderr[-2000:]
+    assert refused.stderr.strip().splitlines()[-1] == (
+        f"alphadarts: error: output_dir={str(tmp_path)!r} is a local path and the cluster has 2 "
+        "nodes: use s3://, gs:// or an NFS path mounted on every node (then also --set "
+        "cluster.shared_filesystem=true)")
