@@ -76,8 +76,12 @@ def _submit(client, **job) -> str:
 
 @pytest.fixture
 def three_nodes():
+    from ray._common.utils import get_ray_address_file
     from ray.cluster_utils import Cluster
 
+    # the head writes its address into the machine's "current cluster" file: put it back after
+    address_file = Path(get_ray_address_file(None))
+    previous = address_file.read_text() if address_file.is_file() else None
     cluster = Cluster(
         initialize_head=True, connect=False,
         # free ports: other Ray instances on this machine hold the defaults (the job API is
@@ -89,7 +93,16 @@ def three_nodes():
     workers = [cluster.add_node(num_cpus=2) for _ in range(2)]
     cluster.wait_for_nodes()
     yield cluster, workers
-    cluster.shutdown()
+    # Not cluster.shutdown(): it also resets this process's internal-KV client and deletes
+    # the machine's "current cluster" file, both of which the shared Ray instance of the
+    # other integration tests (tests/conftest.py) may hold. Only this cluster's nodes go.
+    for node in list(cluster.worker_nodes):
+        cluster.remove_node(node)
+    cluster.remove_node(cluster.head_node)
+    if previous is None:
+        address_file.unlink(missing_ok=True)
+    else:
+        address_file.write_text(previous)
 
 
 def test_sweep_job_on_three_nodes_survives_a_lost_node(three_nodes, tmp_path):
