@@ -10,6 +10,7 @@ from pathlib import Path
 import yaml
 from pydantic import Field, ValidationError, model_validator
 
+from orchestrator.cluster_config import ClusterConfig
 from orchestrator.errors import UsageError
 from orchestrator.pipeline_config import PipelineConfig
 from orchestrator.sweep_config import SweepConfig
@@ -34,6 +35,7 @@ class ExperimentConfig(StrictModel):
         None, description="a short training of each sweep trial's genotype, for proxy_acc"
     )
     pipeline: PipelineConfig = PipelineConfig()
+    cluster: ClusterConfig = ClusterConfig()
 
     @model_validator(mode="before")
     @classmethod

@@ -46,6 +46,37 @@ class Target:
     asked: Path
 
 
+#: what `snapshot` copies from an experiment directory in an object store: what TensorBoard
+#: and optuna-dashboard read (not the checkpoints, which can be gigabytes)
+SNAPSHOT_FILES = ("optuna.db", "*.parquet", "*/events.out.tfevents.*")
+
+
+def snapshot(uri: str, cache: Path | None = None) -> Path:
+    """A local copy of the viewable files of an experiment directory at `uri` (s3://, gs://,
+    file://), for servers that read local files; a pipeline's URI stands for its sweep, as
+    a local one does. Copied once per call: run the command again to see newer results."""
+    from fnmatch import fnmatch
+
+    from orchestrator.storage import is_dir, list_files, read_bytes
+
+    scheme, _, rest = uri.partition("://")
+    name = rest.rstrip("/").rsplit("/", 1)[-1]
+    if name.endswith(PIPELINE_SUFFIX):
+        uri = uri.rstrip("/")[: -len(PIPELINE_SUFFIX)] + SWEEP_SUFFIX
+        rest = uri.partition("://")[2]
+    if not is_dir(uri):
+        raise UsageError(f"EXPERIMENT_DIR {uri!r}: nothing there; give a sweep's, a pipeline's or "
+                         "a retrain's directory (e.g. s3://BUCKET/alphadarts/NAME-sweep)")
+    root = (cache or Path("~/.cache/alphadarts/snapshots").expanduser()) / scheme / rest.strip("/")
+    for relative in list_files(uri):
+        if any(fnmatch(relative, pattern) for pattern in SNAPSHOT_FILES):
+            target = root / relative
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(read_bytes(f"{uri.rstrip('/')}/{relative}"))
+    root.mkdir(parents=True, exist_ok=True)
+    return root
+
+
 def resolve_target(directory: str) -> Target:
     asked = Path(directory).expanduser()
     if not asked.is_dir():

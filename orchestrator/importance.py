@@ -15,6 +15,7 @@ that never varied, a directory without a study.
 
 from __future__ import annotations
 
+import tempfile
 import warnings
 from pathlib import Path
 
@@ -28,8 +29,8 @@ def param_importances(experiment_dir: str, study_name: str, knobs: list[str]) ->
     first}, "constant": {knob: its one value}, "note": why nothing or less was estimated}."""
     answer = {"evaluator": EVALUATOR, "evaluator_doc": EVALUATOR_DOC, "finished_trials": 0,
               "params": {}, "constant": {}, "note": None}
-    db = Path(experiment_dir, STUDY_FILE)
-    if not db.is_file():
+    db = _local_study(experiment_dir)
+    if db is None or not db.is_file():
         answer["note"] = f"no {STUDY_FILE} in the directory: importance needs the sweep's Optuna study"
         return answer
     import optuna
@@ -68,6 +69,21 @@ def param_importances(experiment_dir: str, study_name: str, knobs: list[str]) ->
                                        params=varied, normalize=True)
     answer["params"] = {k: float(v) for k, v in scores.items()}
     return answer
+
+
+def _local_study(experiment_dir: str) -> Path | None:
+    """The study file to open: in a local directory itself; from a URI (s3://, gs://) a
+    copy in a temporary file (SQLite opens local files only); None when there is none."""
+    from orchestrator.storage import is_file, is_uri, join, read_bytes
+
+    if not is_uri(experiment_dir):
+        return Path(experiment_dir, STUDY_FILE)
+    remote = join(experiment_dir, STUDY_FILE)
+    if not is_file(remote):
+        return None
+    copy = Path(tempfile.mkdtemp(prefix="alphadarts-study-"), STUDY_FILE)
+    copy.write_bytes(read_bytes(remote))
+    return copy
 
 
 def importance_lines(answer: dict, metric: str) -> list[str]:

@@ -26,12 +26,14 @@ from trainables.train_loop import run_train
 SEARCH_KEEP_CHECKPOINTS = 2
 
 
-def runs_in_trial(runtime: WorkerResources, storage_path: str) -> bool:
+def runs_in_trial(runtime: WorkerResources, storage_path: str, driver_resource: str | None = None) -> bool:
     """Whether a run with this runtime runs in its Tune trial: one worker, no worker
     restarts asked for (`max_failures`: Ray Train's, which replaces a lost worker within
-    the trial), and a run directory on a file system (an object store needs Ray Train's
-    storage layer)."""
-    return runtime.num_workers == 1 and runtime.max_failures == 0 and "://" not in storage_path
+    the trial), a run directory on a file system (an object store needs Ray Train's
+    storage layer), and no driver resource (`cluster.driver_resource` pins trial drivers to
+    the head, which must not train)."""
+    return (runtime.num_workers == 1 and runtime.max_failures == 0 and "://" not in storage_path
+            and not driver_resource)
 
 
 class TuneTrialReporter:

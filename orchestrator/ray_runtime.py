@@ -84,6 +84,8 @@ def _free_port() -> int:
 
 def add_address_argument(parser) -> None:
     parser.add_argument(
-        "--address", default=None,
-        help="Ray cluster address (default: $RAY_ADDRESS, else start a local Ray instance)",
+        "--address", default=None, metavar="ray://HOST:10001|auto|HOST:6379",
+        help="the Ray cluster to run on: ray://... (Ray Client from a laptop: the stage runs "
+             "on the cluster's head, tied to this connection), auto (on a cluster node); "
+             "default: $RAY_ADDRESS (set inside `ray job submit`), else a local Ray instance",
     )

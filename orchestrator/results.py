@@ -12,15 +12,14 @@ from __future__ import annotations
 import io
 import json
 import math
-from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from orchestrator.errors import UsageError
-from orchestrator.storage import join, write_bytes
-from trainables.metrics import PER_TRIAL_METRICS, SEARCH_EPOCH_METRICS
+from orchestrator.storage import is_dir, join, read_parquet, write_bytes
+from trainables.metrics import PER_TRIAL_METRICS, PLACEMENT_METRICS, SEARCH_EPOCH_METRICS
 
 TRIALS_FILE = "trials.parquet"
 EPOCHS_FILE = "epochs.parquet"
@@ -62,7 +61,7 @@ TRIAL_COLUMNS = {
 
 EPOCH_SCHEMA = pa.schema(
     [("trial_id", pa.string())]
-    + [(m.name, ARROW_TYPES[m.type]) for m in SEARCH_EPOCH_METRICS]
+    + [(m.name, ARROW_TYPES[m.type]) for m in SEARCH_EPOCH_METRICS + PLACEMENT_METRICS]
     + [("checkpoint_path", pa.string())]
 )
 
@@ -70,7 +69,7 @@ EPOCH_SCHEMA = pa.schema(
 def epoch_row(trial_id: str, metrics: dict, checkpoint_path: str | None = None) -> dict:
     """One epochs.parquet row from a search epoch's report: structured values as JSON."""
     row = {"trial_id": trial_id, "checkpoint_path": checkpoint_path}
-    for m in SEARCH_EPOCH_METRICS:
+    for m in SEARCH_EPOCH_METRICS + PLACEMENT_METRICS:
         value = metrics.get(m.name)
         row[m.name] = json.dumps(value) if m.type is dict and value is not None else value
     return row
@@ -104,25 +103,22 @@ def _write(target: str, rows: list[dict], schema: pa.Schema) -> None:
 
 def read_rows(path: str) -> list[dict]:
     """A table written here, as rows (to continue it after a resume); [] if absent."""
-    return pq.read_table(path).to_pylist() if Path(path).exists() else []
+    table = read_parquet(path)
+    return [] if table is None else table.to_pylist()
 
 
 def load_trials(experiment_dir: str) -> tuple[pd.DataFrame, dict]:
-    """The trials table and its metadata; UsageError when the directory is not a sweep's."""
-    path = Path(experiment_dir).expanduser()
-    if not path.is_dir():
+    """The trials table and its metadata (a local directory or a URI: s3://, gs://, file://);
+    UsageError when the directory is not a sweep's."""
+    if not is_dir(experiment_dir):
         raise UsageError(f"experiment directory {experiment_dir!r} does not exist")
-    table_path = path / TRIALS_FILE
-    if not table_path.is_file():
+    table_path = join(str(experiment_dir), TRIALS_FILE)
+    table = read_parquet(table_path, "a sweep's trials table")
+    if table is None:
         raise UsageError(
             f"{experiment_dir!r} is not a sweep's experiment directory (it has no {TRIALS_FILE}; "
             "`alphadarts sweep CONFIG` writes one)"
         )
-    try:
-        table = pq.read_table(table_path)
-    except (OSError, ValueError) as exc:  # pyarrow's ArrowInvalid: truncated, not parquet
-        raise UsageError(f"{table_path} cannot be read as a sweep's trials table "
-                         f"({str(exc).splitlines()[0][:200]})") from None
     raw = (table.schema.metadata or {}).get(METADATA_KEY)
     if raw is None:
         raise UsageError(f"{table_path} was not written by `alphadarts sweep` (no sweep metadata)")

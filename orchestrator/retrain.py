@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from orchestrator.config import ExperimentConfig
 from orchestrator.errors import UsageError
@@ -24,10 +23,10 @@ from orchestrator.resources import DEFAULT_WAIT_S, check_cluster_resources, chec
 from orchestrator.run_identity import check_run_dir, record_run_dir
 from orchestrator.retrain_table import genotype_leaderboard, load_retrain, merge_retrain
 from orchestrator.run_lock import exclusive
-from orchestrator.storage import join
+from orchestrator.storage import is_dir, join
 from orchestrator.trial_runner import (
-    DRIVER_CPU,
     concurrent_trials,
+    DRIVER_CPU,
     fit_in_trial,
     trainable_resources,
     trial_dirname,
@@ -58,7 +57,7 @@ def resolve_genotype(space: str, text: str) -> RetrainTarget:
     """A published name, a genotype string or JSON (file), or `EXPERIMENT_DIR:TRIAL_ID` of a
     sweep, whose trials.parquet holds the trial's genotype."""
     head, sep, trial_id = text.rpartition(":")
-    if sep and head and Path(head).expanduser().is_dir():
+    if sep and head and is_dir(head):
         return _from_sweep_trial(space, head, trial_id)
     return RetrainTarget(parse_genotype(space, text))
 
@@ -90,17 +89,18 @@ def run_name(genotype: Genotype, seed: int) -> str:
 
 # --- one trial -----------------------------------------------------------------------------
 
-def retrain_trial(knobs: dict, *, base: TrainConfig, targets: list[RetrainTarget], runs_dir: str) -> None:
+def retrain_trial(knobs: dict, *, base: TrainConfig, targets: list[RetrainTarget], runs_dir: str,
+                  in_trial: bool) -> None:
     """Tune function trainable: train target `knobs["pair"][0]` with seed `knobs["pair"][1]`,
     in this trial's process (one worker) or on Ray Train (several). `base` is the validated
     config itself; the loop receives it with the seed set."""
-    from orchestrator.in_trial import runs_in_trial, train_in_trial
+    from orchestrator.in_trial import train_in_trial
 
     target, seed = knobs["pair"]
     config = base.model_copy(update={"seed": int(seed)})
     genotype = targets[int(target)].genotype
     name = run_name(genotype, config.seed)
-    if runs_in_trial(config.runtime, runs_dir):
+    if in_trial:  # decided by the driver, which also sized the trial's resources for it
         train_in_trial(config, genotype, join(runs_dir, name))
         return
     from ray.tune.integration.ray_train import TuneReportCallback
@@ -142,8 +142,9 @@ def _run_retrain_locked(config: ExperimentConfig, targets: list[RetrainTarget], 
 
     from orchestrator.bench.phases import callbacks as phase_callbacks
     from orchestrator.console import ScalarTBXLoggerCallback, announce, progress_reporting
-    from orchestrator.ray_runtime import ensure_ray
+    from orchestrator.cluster import check_storage
     from orchestrator.in_trial import runs_in_trial
+    from orchestrator.ray_runtime import ensure_ray
     from trainables.data import check_data_source
 
     train = config.retrain
@@ -160,12 +161,15 @@ def _run_retrain_locked(config: ExperimentConfig, targets: list[RetrainTarget], 
     check_data_source(train.data.loading(), on_this_machine=starts_local_ray(address))
     record_run_dir(path, dumped, "retrain", restart)
     ensure_ray(address)
+    check_storage(config)
     check_cluster_resources(rt, "retrain.runtime", resource_wait, DRIVER_CPU)
-    in_trial = runs_in_trial(rt, runs_dir)
-    needs = trial_resources(rt.num_workers, rt.cpus_per_worker, rt.use_gpu, rt.gpus_per_worker, in_trial)
+    in_trial = runs_in_trial(rt, runs_dir, config.cluster.driver_resource)
+    needs = trial_resources(rt.num_workers, rt.cpus_per_worker, rt.use_gpu, rt.gpus_per_worker,
+                            in_trial, config.cluster.driver_resource)
     trainable = tune.with_resources(
-        tune.with_parameters(retrain_trial, base=train, targets=list(targets), runs_dir=runs_dir),
-        trainable_resources(rt, in_trial),
+        tune.with_parameters(retrain_trial, base=train, targets=list(targets), runs_dir=runs_dir,
+                             in_trial=in_trial),
+        trainable_resources(rt, in_trial, config.cluster.driver_resource),
     )
     tuner = tune.Tuner(
         trainable,
@@ -231,7 +235,7 @@ def where_retrain_stopped(path: str, num_runs: int, rows: list[dict] | None) -> 
 
 def finished_pairs(path: str) -> set[tuple[str, int]]:
     """(genotype hash, seed) of the runs retrain.parquet holds as finished."""
-    table = load_retrain(path) if "://" not in path else None
+    table = load_retrain(path)
     if table is None:
         return set()
     done = table[table["status"] == "TERMINATED"]

@@ -7,14 +7,13 @@ report refuses a table that does not carry its columns.
 from __future__ import annotations
 
 import io
-from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from orchestrator.errors import UsageError
-from orchestrator.storage import join, write_bytes
+from orchestrator.storage import join, read_parquet, write_bytes
 
 RETRAIN_FILE = "retrain.parquet"
 
@@ -54,7 +53,7 @@ def merge_retrain(directory: str, rows: list[dict]) -> pd.DataFrame:
     """Write `rows` into the table in `directory`, replacing the rows of the same (genotype,
     seed) and keeping the others (earlier retrains); returns the whole table."""
     fresh = {(r["genotype_hash"], r["seed"]) for r in rows}
-    existing = load_retrain(directory) if "://" not in directory else None
+    existing = load_retrain(directory)
     kept = [] if existing is None else [
         r for r in existing.to_dict(orient="records") if (r["genotype_hash"], r["seed"]) not in fresh
     ]
@@ -66,13 +65,10 @@ def merge_retrain(directory: str, rows: list[dict]) -> pd.DataFrame:
 def load_retrain(directory: str) -> pd.DataFrame | None:
     """The retrain table in `directory`, or None when the retrain has not written one.
     A table without the schema's columns is refused (UsageError), naming what is missing."""
-    path = Path(directory).expanduser() / RETRAIN_FILE
-    if not path.is_file():
+    path = join(str(directory), RETRAIN_FILE)
+    table = read_parquet(path, "a retrain table")
+    if table is None:
         return None
-    try:
-        table = pq.read_table(path)
-    except (OSError, ValueError) as exc:  # pyarrow's ArrowInvalid: truncated, not parquet
-        raise UsageError(f"{path} cannot be read as a retrain table ({str(exc).splitlines()[0][:200]})") from None
     missing = [name for name in RETRAIN_SCHEMA.names if name not in table.column_names]
     if missing:
         raise UsageError(f"{path} lacks the retrain columns {missing}; it was not written "

@@ -6,25 +6,27 @@ from __future__ import annotations
 
 import json
 import logging
-from pathlib import Path
 
 from orchestrator.errors import RunFailed, UsageError
 
 log = logging.getLogger(__name__)
 
 
-def check_same_config(saved_file: Path, current: dict, what: str) -> None:
+def check_same_config(saved_file: str, current: dict, what: str) -> None:
     """A resumed stage must run its remaining trials with the settings it started with:
-    UsageError naming the fields that differ (output_dir may move)."""
-    if not saved_file.is_file():
+    UsageError naming the fields that differ (output_dir may move, and the cluster section
+    may change with the cluster it resumes on). `saved_file`: a path or a URI."""
+    from orchestrator.storage import is_file, read_bytes
+
+    if not is_file(str(saved_file)):
         return
-    saved, now = flatten(json.loads(saved_file.read_text())), flatten(current)
+    saved, now = flatten(json.loads(read_bytes(str(saved_file)))), flatten(current)
     changed = sorted(k for k in saved.keys() | now.keys()
-                     if k != "output_dir" and saved.get(k) != now.get(k))
+                     if k != "output_dir" and not k.startswith("cluster.") and saved.get(k) != now.get(k))
     if changed:
         diffs = ", ".join(f"{k}: {saved.get(k)!r} -> {now.get(k)!r}" for k in changed[:5])
         raise UsageError(
-            f"the {what} in {saved_file.parent} was started with another config ({diffs}); "
+            f"the {what} in {str(saved_file).rsplit('/', 1)[0]} was started with another config ({diffs}); "
             "rerun it with the same settings, or choose another name (--set name=...)"
         )
 

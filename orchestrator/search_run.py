@@ -6,6 +6,7 @@ import json
 import logging
 from pathlib import Path
 
+from orchestrator.cluster import check_storage
 from orchestrator.config import ExperimentConfig
 from orchestrator.errors import RunFailed, UsageError
 from orchestrator.interrupts import Interrupted
@@ -43,6 +44,7 @@ def _run_locked(config: ExperimentConfig, run_dir: str, address: str | None, res
                 resource_wait: float, dumped: dict) -> dict:
     try:
         ensure_ray(address)
+        check_storage(config)
         check_cluster_resources(config.search.runtime, "search.runtime", resource_wait)
         record_run_dir(run_dir, dumped, "search", restart)
         from ray.train import TrainingFailedError

@@ -5,19 +5,25 @@ Layout of the experiment directory `<output_dir>/<name>-sweep/`:
   tuner.pkl, experiment_state-*.json, searcher/scheduler state   Tune's own, for --resume
   trial_<id>/          Tune's per-trial files: result.json, progress.csv, TensorBoard events
   searches/<id>/       the trial's Train run (checkpoints); a resumed trial continues there
-  optuna.db            the Optuna study (SQLite), one finished trial per finished Tune trial
+  optuna.db            the Optuna study (SQLite), one finished trial per finished Tune trial;
+                       with an s3:// or gs:// output_dir the study lives on the local disk of
+                       the machine that runs this driver (the head, for a Ray job: see
+                       `study_file`) and a copy is put here when the sweep ends
   config.json          the config the sweep started with (a resume must use the same one)
   trials.parquet, epochs.parquet   written by `SweepRecorder` as results come in
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import os
 from pathlib import Path
 
 import ray
 from ray import tune
 
+from orchestrator.cluster import check_storage
 from orchestrator.config import ExperimentConfig
 from orchestrator.bench.phases import callbacks as phase_callbacks
 from orchestrator.console import ScalarTBXLoggerCallback, announce, progress_reporting
@@ -31,20 +37,30 @@ from orchestrator.results import FINISHED, load_trials, summarize
 from orchestrator.resources import DEFAULT_WAIT_S, check_cluster_resources, check_resources, starts_local_ray
 from orchestrator.run_guards import check_state_api, close_abandoned_study_trials
 from orchestrator.run_identity import check_run_dir, move_aside
-from orchestrator.storage import join, write_json
+from orchestrator.storage import (
+    is_dir,
+    is_file,
+    is_uri,
+    join,
+    list_files,
+    read_bytes,
+    write_bytes,
+    write_json,
+)
 from orchestrator.sweep_config import FloatRange, IntRange, SweepSpace, apply_knobs, encode_phases
 from orchestrator.trial_runner import (
-    DRIVER_CPU,
     concurrent_trials,
+    DRIVER_CPU,
     fit_in_trial,
     trainable_resources,
     trial_dirname,
     trial_resources,
 )
+from trainables.atomic_files import atomic_write_bytes
 from trainables.config import SearchConfig
+from trainables.data import check_data_source
 from trainables.metrics import OBJECTIVE_GOALS
 from trainables.train_config import TrainConfig
-from trainables.data import check_data_source
 from trainables.phase_log import mark
 
 log = logging.getLogger(__name__)
@@ -64,11 +80,6 @@ def experiment_name(config: ExperimentConfig) -> str:
 
 def check_sweep(config: ExperimentConfig, address: str | None = None) -> None:
     """Rules that tie the sweep to the search, checked before Ray starts."""
-    if "://" in config.storage_path:
-        raise UsageError(
-            f"output_dir={config.output_dir!r}: a sweep keeps its Optuna study in SQLite next "
-            "to its results, so it needs a local or shared (NFS) path"
-        )
     grace, epochs = config.sweep.scheduler.grace_period, config.search.epochs
     if grace > epochs:
         raise UsageError(
@@ -102,7 +113,8 @@ def tune_space(space: SweepSpace) -> dict:
 
 # --- one trial -----------------------------------------------------------------------------
 
-def run_trial(knobs: dict, *, base: SearchConfig, proxy: TrainConfig | None, searches_dir: str) -> None:
+def run_trial(knobs: dict, *, base: SearchConfig, proxy: TrainConfig | None, searches_dir: str,
+              in_trial: bool) -> None:
     """Tune function trainable: one supernet search with this trial's knobs, in this trial's
     process (one worker) or on Ray Train (several).
 
@@ -116,7 +128,7 @@ def run_trial(knobs: dict, *, base: SearchConfig, proxy: TrainConfig | None, sea
     trial_id = tune.get_context().get_trial_id()
     mark("trial_start", run=trial_id)
     search = apply_knobs(base, knobs)
-    if runs_in_trial(search.runtime, searches_dir):
+    if in_trial:  # decided by the driver, which also sized the trial's resources for it
         from orchestrator.in_trial import search_in_trial
 
         search_in_trial(search, proxy, join(searches_dir, trial_id))
@@ -134,7 +146,8 @@ def max_concurrent_trials(config: ExperimentConfig, cluster: dict[str, float]) -
     """`sweep.max_concurrent_trials`, else as many search trials as the cluster holds now."""
     rt = config.search.runtime
     needs = trial_resources(rt.num_workers, rt.cpus_per_worker, rt.use_gpu, rt.gpus_per_worker,
-                            in_trial=runs_in_trial(rt, config.storage_path))
+                            in_trial=sweep_runs_in_trial(config),
+                            driver_resource=config.cluster.driver_resource)
     return concurrent_trials(needs, cluster, config.sweep.num_samples,
                              config.sweep.max_concurrent_trials, "search.runtime")
 
@@ -156,6 +169,11 @@ def run_sweep(config: ExperimentConfig, address: str | None = None, resume: bool
         return _run_sweep_locked(config, path, address, resume, restart, resource_wait)
 
 
+def sweep_runs_in_trial(config: ExperimentConfig) -> bool:
+    """Whether the sweep's trials run their search in the Tune trial (orchestrator.in_trial)."""
+    return runs_in_trial(config.search.runtime, config.storage_path, config.cluster.driver_resource)
+
+
 def _run_sweep_locked(config: ExperimentConfig, path: str, address: str | None, resume: bool,
                       restart: bool, resource_wait: float) -> dict:
     rt = config.search.runtime
@@ -164,16 +182,23 @@ def _run_sweep_locked(config: ExperimentConfig, path: str, address: str | None, 
         pass
     elif resume:
         raise UsageError(f"--resume: there is no sweep to resume in {path}")
-    elif Path(path).exists() and any(Path(path).iterdir()):
+    elif is_dir(path) and list_files(path):
         raise UsageError(
             f"{path} exists but holds no sweep Tune can resume; choose another name "
             "(--set name=...) or remove the directory"
         )
+    study = study_file(config)
+    if not restoring and study.is_file() and not restart:  # a URI's (a local path's is inside the directory)
+        raise UsageError(f"{path} holds no sweep, but its Optuna study {study} exists (a sweep "
+                         "whose directory was removed?); remove that file or choose another name")
     if restart:
         move_aside(path, "sweep")
     ensure_ray(address)
+    check_storage(config)
     check_state_api()
     check_cluster_resources(rt, "search.runtime", resource_wait, DRIVER_CPU)
+    if restoring:
+        fetch_study_copy(path, study)
     announce("sweep", path, "start")
 
     searches_dir = join(path, SEARCHES_DIR)
@@ -181,8 +206,9 @@ def _run_sweep_locked(config: ExperimentConfig, path: str, address: str | None, 
         tune.with_parameters(
             run_trial, base=config.search, searches_dir=searches_dir,
             proxy=config.proxy if config.sweep.objective.needs_proxy else None,
+            in_trial=sweep_runs_in_trial(config),
         ),
-        trainable_resources(config.search.runtime, runs_in_trial(config.search.runtime, searches_dir)),
+        trainable_resources(config.search.runtime, sweep_runs_in_trial(config), config.cluster.driver_resource),
     )
     if restoring:
         log.info("resuming the sweep in %s", path)
@@ -206,7 +232,8 @@ def _run_sweep_locked(config: ExperimentConfig, path: str, address: str | None, 
     finished = int(trials["status"].isin(FINISHED).sum())
     summary["interrupted"] = finished < config.sweep.num_samples
     if not summary["interrupted"]:
-        close_abandoned_study_trials(_study_storage(path), meta["study_name"])
+        close_abandoned_study_trials(_study_url(study), meta["study_name"])
+    put_study_copy(study, path)
     return summary
 
 
@@ -222,8 +249,41 @@ def where_sweep_stopped(path: str, num_samples: int) -> str:
             "resume from their last checkpoint)")
 
 
-def _study_storage(path: str) -> str:
-    return f"sqlite:///{Path(path, STUDY_FILE)}"
+def study_file(config: ExperimentConfig) -> Path:
+    """Where the sweep's Optuna study (SQLite) lives: next to the results for a local or NFS
+    output_dir; for s3:// or gs:// (where SQLite cannot write) on the local disk of the
+    machine running this driver, under $ALPHADARTS_STUDY_DIR (default ~/.alphadarts/studies),
+    in a folder named after the experiment and a hash of its URI (two buckets, two studies).
+    On a cluster that machine is the head: `ray job submit` runs the driver there, and so
+    does `--address ray://` (orchestrator.cluster). Optuna's journal storage would also need
+    a file system with appends and locks, which object stores are not."""
+    path = experiment_dir(config)
+    if not is_uri(path):
+        return Path(path, STUDY_FILE)
+    root = Path(os.environ.get("ALPHADARTS_STUDY_DIR", "~/.alphadarts/studies")).expanduser()
+    digest = hashlib.sha256(path.encode()).hexdigest()[:12]
+    return root / f"{experiment_name(config)}-{digest}" / STUDY_FILE
+
+
+def put_study_copy(study: Path, path: str) -> None:
+    """A study kept off the experiment directory is copied into it (`results` and `dashboard`
+    read it there), once the sweep's driver has stopped writing it."""
+    if is_uri(path) and study.is_file():
+        write_bytes(join(path, STUDY_FILE), study.read_bytes())
+
+
+def fetch_study_copy(path: str, study: Path) -> None:
+    """A sweep resumed on a new head (the old one was taken down) starts from the study's
+    copy in the experiment directory; the driver's own file, where it exists, is newer."""
+    remote = join(path, STUDY_FILE)
+    if is_uri(path) and not study.is_file() and is_file(remote):
+        study.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_bytes(study, read_bytes(remote))
+        log.info("resuming with the Optuna study copied from %s", remote)
+
+
+def _study_url(study: Path) -> str:
+    return f"sqlite:///{study}"
 
 
 def progress_columns(config: ExperimentConfig) -> tuple[list[str], list[str]]:
@@ -242,10 +302,11 @@ def _new_tuner(config: ExperimentConfig, path: str, trainable, searches_dir: str
 
     sweep = config.sweep
     metric, mode = sweep.objective.metric, sweep.objective.mode
-    Path(path).mkdir(parents=True, exist_ok=True)
+    study = study_file(config)
+    study.parent.mkdir(parents=True, exist_ok=True)
     searcher = OptunaSearch(
         study_name=config.name,
-        storage=optuna.storages.RDBStorage(_study_storage(path)),
+        storage=optuna.storages.RDBStorage(_study_url(study)),
         seed=sweep.sampler_seed,
         metric=metric,
         mode=mode,

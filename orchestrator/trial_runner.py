@@ -37,21 +37,33 @@ def fit_in_trial(trainer) -> object:
         raise TrialFailed(f"{type(root_cause(first)).__name__}: {one_line(first)}") from None
 
 
+def driver_resources(driver_resource: str | None = None) -> dict[str, float]:
+    """What a trial's driver holds (`tune.with_resources`): a sliver of a CPU, or, on a
+    cluster that names a driver resource (`cluster.driver_resource`), one unit of it and no
+    CPU, so that drivers run only on the nodes that offer it (cluster.yaml: the head)."""
+    if driver_resource:
+        return {"cpu": 0, driver_resource: 1.0}
+    return {"cpu": DRIVER_CPU}
+
+
 def trial_resources(num_workers: int, cpus_per_worker: float, use_gpu: bool,
-                    gpus_per_worker: float, in_trial: bool = False) -> dict[str, float]:
-    """What one trial holds while it runs: its Train workers plus its driver's sliver, or,
+                    gpus_per_worker: float, in_trial: bool = False,
+                    driver_resource: str | None = None) -> dict[str, float]:
+    """What one trial holds while it runs: its Train workers plus its driver's share, or,
     running the loop itself (`in_trial`), the one worker's share."""
-    resources = {"CPU": num_workers * cpus_per_worker + (0.0 if in_trial else DRIVER_CPU)}
+    driver = {} if in_trial else driver_resources(driver_resource)
+    resources = {"CPU": num_workers * cpus_per_worker + driver.pop("cpu", 0.0)}
     if use_gpu:
         resources["GPU"] = num_workers * gpus_per_worker
+    resources.update(driver)
     return resources
 
 
-def trainable_resources(runtime, in_trial: bool) -> dict[str, float]:
-    """`tune.with_resources`' argument: the driver's sliver when Train workers hold the real
+def trainable_resources(runtime, in_trial: bool, driver_resource: str | None = None) -> dict[str, float]:
+    """`tune.with_resources`' argument: the driver's share when Train workers hold the real
     resources, else the one worker's CPU (and GPU)."""
     if not in_trial:
-        return {"cpu": DRIVER_CPU}
+        return driver_resources(driver_resource)
     resources = {"cpu": runtime.cpus_per_worker}
     if runtime.use_gpu:
         resources["gpu"] = runtime.gpus_per_worker
@@ -61,7 +73,15 @@ def trainable_resources(runtime, in_trial: bool) -> dict[str, float]:
 def concurrent_trials(needs: dict[str, float], cluster: dict[str, float], num_trials: int,
                       configured: int | None, section: str) -> int:
     """`configured`, else as many trials as the cluster's resources hold now (more would
-    only wait in Ray's queue); UsageError when not even one fits."""
+    only wait in Ray's queue); UsageError when not even one fits, or when no node offers the
+    driver resource (an autoscaler adds GPU nodes on demand, never the head's resource)."""
+    absent = [kind for kind in needs if kind not in ("CPU", "GPU") and cluster.get(kind, 0.0) <= 0]
+    if absent:  # the only custom resource a trial asks for is its driver's
+        raise UsageError(
+            f"cluster.driver_resource={absent[0]!r}: no node of the cluster offers that "
+            "resource; start the node that runs drivers with it (cluster.yaml: the head's "
+            "`resources`), or leave cluster.driver_resource unset"
+        )
     if configured is not None:
         return configured
     fits = min(math.floor(cluster.get(kind, 0.0) / amount + 1e-9) for kind, amount in needs.items())

@@ -66,6 +66,18 @@ PROXY_METRICS: tuple[Metric, ...] = (
            goal="max", per_trial=True),
 )
 
+#: Where an epoch ran, added to each report by the Ray Train reporter (not the loop, which
+#: knows no Ray): on a cluster these show which node trained a trial and, after a lost node,
+#: that the replacement workers continued from a checkpoint instead of starting over.
+PLACEMENT_METRICS: tuple[Metric, ...] = (
+    Metric("train_node_id", str, "Ray node id of the rank-0 Train worker that ran the epoch",
+           per_trial=True),
+    Metric("train_node_ip", str, "IP address of that node", per_trial=True),
+    Metric("resumed_from_epoch", int,
+           "epoch of the checkpoint this Train worker group started from (0: a fresh start)",
+           per_trial=True),
+)
+
 _BY_NAME = {m.name: m for m in SEARCH_EPOCH_METRICS}
 _ALL = {m.name: m for m in SEARCH_EPOCH_METRICS + PROXY_METRICS}
 
@@ -76,7 +88,7 @@ OBJECTIVE_GOALS: dict[str, Goal] = {
 
 #: metrics a sweep keeps per trial, in declaration order
 PER_TRIAL_METRICS: tuple[Metric, ...] = tuple(
-    m for m in SEARCH_EPOCH_METRICS + PROXY_METRICS if m.per_trial
+    m for m in SEARCH_EPOCH_METRICS + PROXY_METRICS + PLACEMENT_METRICS if m.per_trial
 )
 
 

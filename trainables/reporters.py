@@ -80,11 +80,20 @@ class StopSearch(Exception):
 
 
 class RayTrainReporter:
-    """Forwards to `ray.train.report`; rank 0 attaches the checkpoint directory."""
+    """Forwards to `ray.train.report`; rank 0 attaches the checkpoint directory. Every report
+    also says where it ran (`trainables.metrics.PLACEMENT_METRICS`): the node, and the epoch
+    of the checkpoint this worker group resumed from."""
+
+    def __init__(self) -> None:
+        self.resumed_from_epoch = 0
 
     def report(self, metrics: dict, state: dict | None) -> None:
+        import ray
         import ray.train
 
+        node_id = ray.get_runtime_context().get_node_id()
+        metrics = {**metrics, "train_node_id": node_id, "train_node_ip": ray.util.get_node_ip_address(),
+                   "resumed_from_epoch": self.resumed_from_epoch}
         if state is None:
             ray.train.report(metrics)
             return
@@ -99,4 +108,6 @@ class RayTrainReporter:
         if checkpoint is None:
             return None
         with checkpoint.as_directory() as directory:
-            return load_state(Path(directory) / STATE_FILE)
+            state = load_state(Path(directory) / STATE_FILE)
+        self.resumed_from_epoch = int(state.get("epoch", 0))
+        return state

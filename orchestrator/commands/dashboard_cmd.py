@@ -15,7 +15,8 @@ def add_parser(subparsers) -> None:
     )
     parser.add_argument("experiment_dir",
                         help="a sweep's directory (runs/<name>-sweep), a pipeline's (runs/<name>-pipeline: "
-                             "its sweep is shown) or a retrain's (TensorBoard only)")
+                             "its sweep is shown) or a retrain's (TensorBoard only); also "
+                             "s3://... or gs://... (a local copy of its event files and study is served)")
     parser.add_argument("--tensorboard-port", type=int, default=None, metavar="P",
                         help="TensorBoard's port (default: a free one)")
     parser.add_argument("--optuna-port", type=int, default=None, metavar="P",
@@ -30,8 +31,13 @@ class _Stop(Exception):
 
 
 def run(args) -> int:
-    from orchestrator.dashboard import Dashboards, ray_dashboard_url, resolve_target
+    from orchestrator.dashboard import Dashboards, ray_dashboard_url, resolve_target, snapshot
 
+    if "://" in args.experiment_dir:  # s3://, gs://: served from a local copy
+        local = snapshot(args.experiment_dir)
+        print(f"{args.experiment_dir}: its event files and study copied to {local} "
+              "(run the command again to see newer results)")
+        args.experiment_dir = str(local)
     target = resolve_target(args.experiment_dir)
     dashboards = Dashboards(target, host=args.host, tensorboard_port=args.tensorboard_port,
                             optuna_port=args.optuna_port)

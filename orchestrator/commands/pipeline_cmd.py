@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 from orchestrator.commands.retrain_cmd import genotype_line
+from orchestrator.cluster import run_stage
 from orchestrator.config import add_config_arguments, load_config
 from orchestrator.ray_runtime import add_address_argument
 from orchestrator.resources import add_resource_arguments
@@ -29,8 +30,8 @@ def run(args) -> int:
     from orchestrator.pipeline import run_pipeline  # imports Ray Tune
 
     config = load_config(args.config, args.overrides)
-    summary = run_pipeline(config, address=args.address, restart=args.restart,
-                           resource_wait=args.resource_wait)  # a stop: Interrupted (cli.py)
+    summary = run_stage(run_pipeline, config, address=args.address, restart=args.restart,
+                        resource_wait=args.resource_wait)  # a stop: Interrupted (cli.py)
     print(f"experiment directory: {summary['experiment_dir']}")
     for stage, status in summary["stages"].items():
         print(f"  {stage}: {status}")

@@ -15,7 +15,8 @@ from orchestrator.storage import join, write_bytes
 
 def add_parser(subparsers) -> None:
     parser = subparsers.add_parser("results", help="leaderboard and seed spread of a sweep")
-    parser.add_argument("experiment_dir", help="a sweep's directory, e.g. runs/quickstart-sweep")
+    parser.add_argument("experiment_dir",
+                        help="a sweep's directory, e.g. runs/quickstart-sweep or s3://BUCKET/alphadarts/NAME-sweep")
     parser.add_argument("--json", action="store_true", help="end with one JSON line of results")
     parser.add_argument("--csv", action="store_true",
                         help="also write leaderboard.csv, seed_groups.csv and importances.csv into the directory")

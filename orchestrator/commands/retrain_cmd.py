@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import sys
 
+from orchestrator.cluster import run_stage
 from orchestrator.config import add_config_arguments, load_config
 from orchestrator.ray_runtime import add_address_argument
 from orchestrator.resources import add_resource_arguments
@@ -45,8 +46,8 @@ def run(args) -> int:
 
     config = load_config(args.config, args.overrides)
     target = resolve_genotype(config.retrain.space, args.genotype)
-    summary = run_retrain(config, [target], args.seeds, address=args.address, restart=args.restart,
-                          resource_wait=args.resource_wait)
+    summary = run_stage(run_retrain, config, address=args.address, targets=[target], seeds=args.seeds,
+                        restart=args.restart, resource_wait=args.resource_wait)
     print(f"experiment directory: {summary['experiment_dir']}")
     if not summary["runs"]:
         print("every seed asked for was retrained before (retrain.parquet): nothing ran")

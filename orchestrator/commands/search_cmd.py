@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 
+from orchestrator.cluster import run_stage
 from orchestrator.config import add_config_arguments, load_config
 from orchestrator.ray_runtime import add_address_argument
 from orchestrator.resources import add_resource_arguments
@@ -33,8 +34,8 @@ def add_parser(subparsers) -> None:
 
 def run(args) -> int:
     config = load_config(args.config, args.overrides)
-    summary = run_search_on_ray(config, address=args.address, restart=args.restart,
-                                resource_wait=args.resource_wait)
+    summary = run_stage(run_search_on_ray, config, address=args.address, restart=args.restart,
+                        resource_wait=args.resource_wait)
     if summary.get("finished_before"):
         n = config.search.epochs
         print(f"the search {config.name} finished before ({n} epoch{'s' if n != 1 else ''}); nothing "

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 
+from orchestrator.cluster import run_stage
 from orchestrator.config import add_config_arguments, load_config
 from orchestrator.ray_runtime import add_address_argument
 from orchestrator.resources import add_resource_arguments
@@ -32,7 +33,7 @@ def run(args) -> int:
     from orchestrator.sweep import experiment_dir, run_sweep, where_sweep_stopped  # imports Ray Tune
 
     config = load_config(args.config, args.overrides)
-    summary = run_sweep(config, address=args.address, resume=args.resume, restart=args.restart,
+    summary = run_stage(run_sweep, config, address=args.address, resume=args.resume, restart=args.restart,
                         resource_wait=args.resource_wait)
     if summary["interrupted"]:  # stopped by SIGINT/SIGTERM: one line, exit 130/143 (cli.py)
         raise Interrupted(where_sweep_stopped(experiment_dir(config), config.sweep.num_samples),

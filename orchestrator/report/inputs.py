@@ -5,13 +5,12 @@ pipeline that already holds them can build the report without reading disk again
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import pandas as pd
-import pyarrow.parquet as pq
 
 from orchestrator import results
 from orchestrator.retrain_table import RETRAIN_FILE, load_retrain
+from orchestrator.storage import join, read_parquet
 
 
 @dataclass(frozen=True)
@@ -27,8 +26,8 @@ class ReportInputs:
 def load_inputs(sweep_dir: str, retrain_dir: str | None = None) -> ReportInputs:
     """UsageError when `sweep_dir` is not a sweep's directory; `retrain_dir` defaults to it."""
     trials, meta = results.load_trials(sweep_dir)
-    epochs_path = Path(sweep_dir).expanduser() / results.EPOCHS_FILE
-    epochs = pq.read_table(epochs_path).to_pandas() if epochs_path.is_file() else None
+    epochs_table = read_parquet(join(str(sweep_dir), results.EPOCHS_FILE))
+    epochs = None if epochs_table is None else epochs_table.to_pandas()
     retrain_dir = retrain_dir or sweep_dir
     return ReportInputs(
         sweep_dir=str(sweep_dir),
@@ -36,5 +35,5 @@ def load_inputs(sweep_dir: str, retrain_dir: str | None = None) -> ReportInputs:
         meta=meta,
         epochs=epochs,
         retrain=load_retrain(retrain_dir),
-        retrain_path=str(Path(retrain_dir) / RETRAIN_FILE),
+        retrain_path=join(str(retrain_dir), RETRAIN_FILE),
     )

@@ -420,7 +420,7 @@ def test_unreachable_address_fails_in_seconds(monkeypatch, address, needle):
 
 @pytest.mark.parametrize("cmd", sorted(CONFIG_COMMANDS))
 def test_cifar10_preset_without_a_gpu(cmd):
-    line = assert_bad_input(config_argv(cmd, "cifar10"), "1 GPU", "this machine has 0 GPU",
+    assert_bad_input(config_argv(cmd, "cifar10"), "1 GPU", "this machine has 0 GPU",
                             ".runtime.use_gpu=false")
 
 
