@@ -49,15 +49,25 @@ def _sweep(directory: Path) -> None:
 def test_trial_drivers_take_the_driver_resource_and_no_cpu_when_one_is_named():
     assert driver_resources(None) == {"cpu": DRIVER_CPU}
     assert driver_resources("driver") == {"cpu": 0, "driver": 1.0}
-    assert trial_resources(2, 1.0, True, 1.0, "driver") == {"CPU": 2.0, "GPU": 2.0, "driver": 1.0}
+    assert trial_resources(2, 1.0, True, 1.0, driver_resource="driver") == {"CPU": 2.0, "GPU": 2.0, "driver": 1.0}
     assert trial_resources(2, 0.5, False, 1.0) == {"CPU": 1.0 + DRIVER_CPU}
     # the head's 100 units hold 100 drivers; the GPUs hold fewer trials
-    needs = trial_resources(1, 4.0, True, 1.0, "driver")
+    needs = trial_resources(1, 4.0, True, 1.0, driver_resource="driver")
     assert concurrent_trials(needs, {"CPU": 64, "GPU": 8, "driver": 100}, 20, None, "search.runtime") == 8
 
 
+def test_a_driver_resource_keeps_single_worker_runs_off_the_head():
+    """A trial that would run its loop in its own process (one worker) runs it on Ray Train
+    instead when drivers are pinned to the head: the head must not train."""
+    from orchestrator.in_trial import runs_in_trial
+    from trainables.config import WorkerResources
+
+    one = WorkerResources(num_workers=1)
+    assert runs_in_trial(one, "/runs") and not runs_in_trial(one, "/runs", "driver")
+
+
 def test_a_driver_resource_no_node_offers_is_refused_even_with_a_set_concurrency():
-    needs = trial_resources(1, 1.0, False, 1.0, "drivers")
+    needs = trial_resources(1, 1.0, False, 1.0, driver_resource="drivers")
     with pytest.raises(UsageError, match=r"cluster.driver_resource='drivers': no node"):
         concurrent_trials(needs, {"CPU": 8, "driver": 100}, 4, 2, "search.runtime")
 

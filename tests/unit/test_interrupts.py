@@ -75,6 +75,7 @@ def stub_search(monkeypatch, tmp_path):
 
     monkeypatch.setattr("orchestrator.search_run.ensure_ray", lambda address=None: None)
     monkeypatch.setattr("orchestrator.search_run.check_cluster_resources", lambda *a, **k: None)
+    monkeypatch.setattr("orchestrator.search_run.check_storage", lambda config: None)
     monkeypatch.setattr(trainables.ray_search, "build_search_trainer", build)
     yield made
     signal.signal(signal.SIGINT, signal.default_int_handler)
@@ -177,6 +178,7 @@ def test_retrain_stopped_records_the_unfinished_runs(monkeypatch, tmp_path, caps
 
     monkeypatch.setattr("orchestrator.ray_runtime.ensure_ray", lambda address=None: None)
     monkeypatch.setattr("orchestrator.retrain.check_cluster_resources", lambda *a, **k: None)
+    monkeypatch.setattr("orchestrator.cluster.check_storage", lambda config: None)
     monkeypatch.setattr(ray, "cluster_resources", lambda: {"CPU": 2.0})
     monkeypatch.setattr(tune, "Tuner", TuneLikeTuner)
     monkeypatch.setattr(tune, "with_parameters", lambda fn, **_: fn)
