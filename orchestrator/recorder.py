@@ -82,6 +82,18 @@ class TrialTableRecorder(tune.Callback):
         self._row(trial).update(status="ERROR", error=error_reason(trial))
         self._write()
 
+    def on_experiment_end(self, trials, **info) -> None:
+        """Drop the rows of trials the finished run does not know: a driver killed (SIGKILL)
+        after starting a trial but before Tune saved its state leaves that trial in the table
+        as RUNNING, while the restored run never resumes it (it asks its searcher for a new
+        one; the study closes the old one as FAIL)."""
+        known = {t.trial_id for t in trials}
+        ghosts = set(self._trials) - known
+        if ghosts:
+            self._trials = {k: v for k, v in self._trials.items() if k in known}
+            self._reports = [r for r in self._reports if r.get("trial_id") not in ghosts]
+            self._write()
+
     def _row(self, trial) -> dict:
         row = self._trials.setdefault(trial.trial_id, {"trial_id": trial.trial_id})
         row.update(self.trial_fields(trial))

@@ -181,6 +181,30 @@ def test_recorder_keeps_both_tables_and_continues_after_a_resume(tmp_path):
     assert list(epochs["alpha_rank_digests"][0]) == ["abc", "abc"]
 
 
+def test_a_trial_the_restored_sweep_does_not_know_leaves_the_tables(tmp_path):
+    """A driver SIGKILLed after starting trial t2 but before Tune saved its state: the
+    restored sweep never runs t2 again (it asks for a new trial), so t2's rows go."""
+    killed = SweepRecorder(str(tmp_path), {**META, "epochs": 1}, str(tmp_path / "searches"))
+    killed.setup()
+    done = _fake_trial("t1", {"mask_ratio": 0.5, "seed": 0, "decoder_depth": 1})
+    ghost = _fake_trial("t2", {"mask_ratio": 0.0, "seed": 1, "decoder_depth": 2})
+    for trial in (done, ghost):
+        killed.on_trial_start(0, [], trial)
+        killed.on_trial_result(0, [], trial, _result(1, 0.5))
+    killed.on_trial_complete(0, [], done)
+
+    restored = SweepRecorder(str(tmp_path), {**META, "epochs": 1}, str(tmp_path / "searches"))
+    restored.setup()
+    new = _fake_trial("t3", {"mask_ratio": 0.25, "seed": 0, "decoder_depth": 0})
+    restored.on_trial_start(0, [done, new], new)
+    restored.on_trial_result(0, [done, new], new, _result(1, 0.4))
+    restored.on_trial_complete(0, [done, new], new)
+    restored.on_experiment_end([done, new])
+    trials = pd.read_parquet(tmp_path / results.TRIALS_FILE)
+    assert sorted(trials["trial_id"]) == ["t1", "t3"] and trials["status"].eq("TERMINATED").all()
+    assert sorted(pd.read_parquet(tmp_path / results.EPOCHS_FILE)["trial_id"]) == ["t1", "t3"]
+
+
 def test_disk_full_while_writing_results_keeps_them_and_says_so_in_one_line(sweep_dir, monkeypatch, capsys):
     assert main(["results", str(sweep_dir), "--csv"]) == 0
     before = {p.name: p.read_bytes() for p in sweep_dir.iterdir()}
