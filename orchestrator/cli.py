@@ -166,10 +166,13 @@ MAX_MESSAGE = 600
 
 
 def one_line_message(exc: BaseException) -> str:
-    """The error as the one line the user reads: line breaks folded, a runaway text cut."""
+    """The error as the one line the user reads: line breaks folded, a runaway text cut in
+    the middle: its start says what failed, its end what to do (our messages end with the
+    way on: the checkpoint to resume from, the setting to change)."""
     text = " ".join(str(exc).split()) or type(exc).__name__
     if len(text) > MAX_MESSAGE:
-        text = text[:MAX_MESSAGE].rstrip() + " ... (--debug shows all of it)"
+        half = MAX_MESSAGE // 2
+        text = f"{text[:half].rstrip()} ... (cut; --debug shows all of it) ... {text[-half:].lstrip()}"
     return text
 
 

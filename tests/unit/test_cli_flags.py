@@ -49,3 +49,17 @@ def test_quiet_turns_the_progress_table_off(tmp_path, capsys, monkeypatch):
         assert reporting["verbose"] == 1 and reporting["progress_reporter"]._interval_s == 5.0
     finally:
         console.set_verbosity(1)
+
+
+def test_a_runaway_error_is_cut_in_the_middle_keeping_what_to_do():
+    """Seen: Ray's text for a dead worker ran past the limit, and cutting the tail lost the
+    checkpoint to resume from, which our message puts last."""
+    from orchestrator.cli import MAX_MESSAGE, one_line_message
+
+    cause = "The actor is dead because its worker process has died.\n" + "x" * 2000
+    line = one_line_message(RuntimeError(f"the search failed ({cause}); the last checkpoint is /r/c_1; "
+                                         "rerun the same command to resume from it"))
+    assert "\n" not in line and len(line) < MAX_MESSAGE + 60
+    assert line.startswith("the search failed (The actor is dead")
+    assert line.endswith("the last checkpoint is /r/c_1; rerun the same command to resume from it")
+    assert one_line_message(ValueError("short\ntext")) == "short text"
