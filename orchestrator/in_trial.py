@@ -61,8 +61,25 @@ def trial_collective(runtime: WorkerResources) -> Collective:
 
 
 def search_in_trial(search: SearchConfig, proxy: TrainConfig | None, run_dir: str) -> None:
-    reporter = TuneTrialReporter(RunDirCheckpoints(run_dir, SEARCH_KEEP_CHECKPOINTS))
-    search_then_proxy(search, proxy, reporter, trial_collective(search.runtime))
+    checkpoints = RunDirCheckpoints(run_dir, SEARCH_KEEP_CHECKPOINTS)
+    if report_finished_run(checkpoints, search.epochs):
+        return
+    search_then_proxy(search, proxy, TuneTrialReporter(checkpoints), trial_collective(search.runtime))
+
+
+def report_finished_run(checkpoints: RunDirCheckpoints, epochs: int) -> bool:
+    """A run whose last epoch is already checkpointed (its driver was killed after the
+    report, before Tune saved that the trial ended): report that epoch again, from the
+    checkpoint, so that the restored trial ends with its metrics (Tune and ASHA need a
+    result; the loop would run no epoch and report nothing). The sweep's tables record
+    an epoch once."""
+    state = checkpoints.latest_state()
+    if state is None or int(state["epoch"]) < epochs or not state.get("history"):
+        return False
+    from ray import tune
+
+    tune.report({**state["history"][-1], "checkpoint_path": str(checkpoints.latest())})
+    return True
 
 
 def train_in_trial(config: TrainConfig, genotype: Genotype, run_dir: str) -> None:
