@@ -27,9 +27,11 @@ from torch.func import functional_call
 from torch.utils.checkpoint import checkpoint
 
 #: `none`: keep every activation; `cells`: keep each search cell's inputs and recompute the
-#: cell in backward; `mixed_ops`: keep each cell's preprocessed inputs and node sums,
-#: recompute every mixed edge (docs/benchmarks.md measures both).
-CHECKPOINT_MODES: tuple[str, ...] = ("none", "cells", "mixed_ops")
+#: cell in backward; `first_stage`: the same for the cells at the input's resolution only
+#: (up to the first reduction), which hold most of the activations for a third of the
+#: compute; `mixed_ops`: keep each cell's preprocessed inputs and node sums, recompute every
+#: mixed edge (docs/benchmarks.md measures them).
+CHECKPOINT_MODES: tuple[str, ...] = ("none", "cells", "first_stage", "mixed_ops")
 
 
 def call_maybe_recomputed(recompute: bool, module: nn.Module, *args: torch.Tensor) -> torch.Tensor:

@@ -67,20 +67,29 @@ class Supernet(nn.Module):
 
     def set_activation_checkpointing(self, mode: str) -> None:
         """Recompute activations in backward instead of keeping them (search_space.checkpointing):
-        per search cell (`cells`), per mixed edge (`mixed_ops`), or not at all (`none`).
-        Cells call their edges through `run_edge`, which reads the flag set here."""
+        per search cell (`cells`), per cell of the first stage (`first_stage`), per mixed edge
+        (`mixed_ops`), or not at all (`none`). `run_cell` and the cells' `run_edge` read the
+        flags set here (on the cells, so that copies of the supernet keep them)."""
         if mode not in CHECKPOINT_MODES:
             raise SearchSpaceError(
                 f"activation_checkpointing={mode!r}: allowed: {', '.join(CHECKPOINT_MODES)}"
             )
         self.activation_checkpointing = mode
+        first_stage = {id(cell) for cell in self.first_stage_cells()} if mode == "first_stage" else set()
         for module in self.modules():
             if isinstance(module, SearchCell):
                 module.checkpoint_edges = mode == "mixed_ops"
+                module.recompute = mode == "cells" or (mode == "first_stage" and id(module) in first_stage)
 
-    def run_cell(self, cell: nn.Module, *args: torch.Tensor) -> torch.Tensor:
-        """`cell(*args)`, recomputed in backward under `cells` checkpointing."""
-        return call_maybe_recomputed(self.activation_checkpointing == "cells", cell, *args)
+    def first_stage_cells(self) -> list[nn.Module]:
+        """The search cells that read the stem's full-resolution output (a space's own rule):
+        per unit of compute they keep the most activations."""
+        raise SearchSpaceError(f"activation_checkpointing=first_stage: the {self.space} space does not "
+                               "say which cells are its first stage; allowed here: none, cells, mixed_ops")
+
+    def run_cell(self, cell: "SearchCell", *args: torch.Tensor) -> torch.Tensor:
+        """`cell(*args)`, recomputed in backward where the checkpointing mode marks the cell."""
+        return call_maybe_recomputed(cell.recompute, cell, *args)
 
     def genotype(self) -> Any:
         """The discrete cell(s) the current α select (the space's rules)."""
@@ -89,9 +98,11 @@ class Supernet(nn.Module):
 
 class SearchCell(nn.Module):
     """Base of a space's search cell: `run_edge` calls a mixed edge, recomputed in backward
-    under `mixed_ops` checkpointing (the supernet sets `checkpoint_edges`)."""
+    under `mixed_ops` checkpointing (the supernet sets `checkpoint_edges`, and `recompute`
+    where the whole cell is recomputed)."""
 
     checkpoint_edges: bool = False
+    recompute: bool = False
 
     def run_edge(self, edge: nn.Module, x: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
         return call_maybe_recomputed(self.checkpoint_edges, edge, x, weights)

@@ -135,7 +135,7 @@ class RuntimeConfig(WorkerResources):
     compile: bool = False
     sync_bn: bool = False
     #: recompute activations in backward instead of keeping them (search_space.checkpointing)
-    activation_checkpointing: Literal[CHECKPOINT_MODES] = "none"  # none | cells | mixed_ops
+    activation_checkpointing: Literal[CHECKPOINT_MODES] = "none"  # none | first_stage | cells | mixed_ops
 
     @model_validator(mode="after")
     def _gpu_only_switches(self) -> "RuntimeConfig":

@@ -82,6 +82,12 @@ class DartsSupernet(Supernet):
         self.feature_stride = 2 ** len(reductions)
         self._init_alphas()
 
+    def first_stage_cells(self) -> list[nn.Module]:
+        """The normal cells before the first reduction, and that reduction cell (its edges
+        from the cell inputs run at full resolution)."""
+        first = next((i for i, cell in enumerate(self.cells) if cell.reduction), len(self.cells) - 1)
+        return list(self.cells[: first + 1])
+
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         weights = self.op_weights()
         x = cpu_layout(x, self.channels_last_on_cpu)

@@ -66,6 +66,11 @@ class Nb201Supernet(Supernet):
         self.feature_stride = 4
         self._init_alphas()
 
+    def first_stage_cells(self) -> list[nn.Module]:
+        """The cells before the first residual (reduction) block."""
+        first = next(i for i, block in enumerate(self.cells) if not isinstance(block, Nb201SearchCell))
+        return list(self.cells[:first])
+
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         weights = self.op_weights()["cell"]
         x = cpu_layout(x, self.channels_last_on_cpu)

@@ -74,14 +74,14 @@ def _assert_identical(plain, other):
         assert torch.equal(s1[key], s2[key]), key
 
 
-@pytest.mark.parametrize("mode", ["cells", "mixed_ops"])
+@pytest.mark.parametrize("mode", ["cells", "first_stage", "mixed_ops"])
 @pytest.mark.parametrize("space,mim", [("darts", MIM), ("nb201", MIM)])  # MIM off: test_bench_cli
 def test_checkpointed_step_equals_the_plain_step_to_the_last_bit(float64, space, mim, mode):
     base = _objective(space, mim)
     _assert_identical(_one_step(base, "none"), _one_step(base, mode))
 
 
-@pytest.mark.parametrize("space,mode", [("darts", "cells"), ("nb201", "mixed_ops")])
+@pytest.mark.parametrize("space,mode", [("darts", "first_stage"), ("nb201", "mixed_ops")])
 def test_second_order_step_with_checkpointing_is_exact(float64, space, mode):
     """The virtual weights of `functional_call` are gone when backward recomputes: the
     recomputation must use them, not the real weights."""
@@ -125,9 +125,21 @@ def test_nothing_is_checkpointed_without_gradients():
         checkpointing.checkpoint = original
 
 
+@pytest.mark.parametrize("space,first_stage", [("darts", [0, 1]), ("nb201", [0, 1])])
+def test_first_stage_recomputes_the_cells_before_the_first_reduction(space, first_stage):
+    """DARTS (3 cells: normal, reduction, reduction): the normal cell and the first
+    reduction cell; NB201 (2 cells a stage): the cells before the first residual block."""
+    supernet = build_supernet(space, 3, 2, 2 if space == "nb201" else 3)
+    supernet.set_activation_checkpointing("first_stage")
+    marked = [i for i, cell in enumerate(supernet.cells) if getattr(cell, "recompute", False)]
+    assert marked == first_stage
+    supernet.set_activation_checkpointing("none")
+    assert not any(getattr(cell, "recompute", False) for cell in supernet.cells)
+
+
 def test_checkpointing_saves_less_for_backward():
     saved = {}
-    for mode in ("none", "cells", "mixed_ops"):
+    for mode in ("none", "cells", "first_stage", "mixed_ops"):
         objective = _objective("darts", MimConfig(enabled=False), torch.float32)
         objective.supernet.set_activation_checkpointing(mode)
         storages: dict[int, int] = {}
@@ -141,6 +153,7 @@ def test_checkpointing_saves_less_for_backward():
             objective(x, y)
         saved[mode] = sum(storages.values())
     assert saved["cells"] < saved["mixed_ops"] < saved["none"] / 2
+    assert saved["cells"] < saved["first_stage"] < saved["none"]
 
 
 def test_bad_mode_is_refused():
@@ -148,5 +161,5 @@ def test_bad_mode_is_refused():
         RuntimeConfig(activation_checkpointing="layers")
     assert RuntimeConfig().activation_checkpointing == "none"
     supernet = build_supernet("nb201", 3, 2, 1)
-    with pytest.raises(SearchSpaceError, match="allowed: none, cells, mixed_ops"):
+    with pytest.raises(SearchSpaceError, match="allowed: none, cells, first_stage, mixed_ops"):
         supernet.set_activation_checkpointing("all")
