@@ -42,3 +42,12 @@ def run_on_two_ranks(fn, *args) -> None:
     import torch.multiprocessing as mp
 
     mp.start_processes(fn, args=args, nprocs=2, start_method="fork")
+
+
+def tiny_search(epochs: int, subset: int, cpus_per_worker: float = 0.5) -> list[str]:
+    """`--set` arguments for a DARTS search small enough for an integration test (8x8 digits,
+    C=4, 3 cells: seconds per epoch), the tests' own choices (epochs, images, CPUs) given."""
+    items = [f"search.epochs={epochs}", f"search.data.subset={subset}", "search.data.image_size=8",
+             "search.data.batch_size=16", "search.model.channels=4", "search.model.layers=3",
+             "search.mim.patch_size=2", f"search.runtime.cpus_per_worker={cpus_per_worker}"]
+    return [arg for item in items for arg in ("--set", item)]

@@ -13,20 +13,11 @@ from pathlib import Path
 import pytest
 
 from orchestrator.cli import main
+from helpers import tiny_search
 
 pytestmark = pytest.mark.ray
 
-TWO_WORKERS = [
-    "--set", "search.epochs=4",
-    "--set", "search.data.subset=256",
-    "--set", "search.data.image_size=8",
-    "--set", "search.data.batch_size=16",
-    "--set", "search.model.channels=4",
-    "--set", "search.model.layers=3",
-    "--set", "search.mim.patch_size=2",
-    "--set", "search.runtime.num_workers=2",
-    "--set", "search.runtime.cpus_per_worker=0.5",
-]
+TWO_WORKERS = [*tiny_search(epochs=4, subset=256), "--set", "search.runtime.num_workers=2"]
 
 
 def search_args(tmp_path, name, *extra):

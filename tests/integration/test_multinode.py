@@ -21,6 +21,7 @@ from pathlib import Path
 import optuna
 import pandas as pd
 import pytest
+from helpers import tiny_search
 
 # Its own pytest process (the README's test command runs it after the others): the cluster's
 # node processes, started from this process, outlived their removal in the shared session
@@ -32,14 +33,7 @@ EPOCHS = 3
 
 SWEEP = [
     "--set", "name=mn",
-    "--set", f"search.epochs={EPOCHS}",
-    "--set", "search.data.subset=128",
-    "--set", "search.data.image_size=8",
-    "--set", "search.data.batch_size=16",
-    "--set", "search.model.channels=4",
-    "--set", "search.model.layers=3",
-    "--set", "search.mim.patch_size=2",
-    "--set", "search.runtime.cpus_per_worker=1",
+    *tiny_search(epochs=EPOCHS, subset=128, cpus_per_worker=1),
     # Train replaces a lost worker group on the remaining nodes, from the last checkpoint
     "--set", "search.runtime.max_failures=3",
     "--set", "sweep.num_samples=3",

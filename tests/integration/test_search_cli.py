@@ -6,19 +6,11 @@ from pathlib import Path
 import pytest
 
 from orchestrator.cli import main
+from helpers import tiny_search
 
 pytestmark = pytest.mark.ray
 
-TINY = [
-    "--set", "search.epochs=2",
-    "--set", "search.data.subset=192",
-    "--set", "search.data.image_size=8",
-    "--set", "search.data.batch_size=16",
-    "--set", "search.model.channels=4",
-    "--set", "search.model.layers=3",
-    "--set", "search.mim.patch_size=2",
-    "--set", "search.runtime.cpus_per_worker=0.5",
-]
+TINY = tiny_search(epochs=2, subset=192)
 
 
 def test_search_writes_the_run_directory_and_resumes(ray_session, tmp_path, capsys):

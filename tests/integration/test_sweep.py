@@ -16,18 +16,12 @@ import pytest
 
 from orchestrator import results
 from orchestrator.cli import main
+from helpers import tiny_search
 
 pytestmark = pytest.mark.ray
 
 TINY = [
-    "--set", "search.epochs=2",
-    "--set", "search.data.subset=128",
-    "--set", "search.data.image_size=8",
-    "--set", "search.data.batch_size=16",
-    "--set", "search.model.channels=4",
-    "--set", "search.model.layers=3",
-    "--set", "search.mim.patch_size=2",
-    "--set", "search.runtime.cpus_per_worker=0.5",
+    *tiny_search(epochs=2, subset=128),
     # a continuous objective: near-chance accuracies of tiny supernets tie, and ASHA stops no tie
     "--set", "sweep.objective.metric=alpha_ce",
 ]

@@ -10,18 +10,12 @@ import pandas as pd
 import pytest
 
 from orchestrator.cli import main
+from helpers import tiny_search
 
 pytestmark = pytest.mark.ray
 
 TINY = [
-    "--set", "search.epochs=1",
-    "--set", "search.data.subset=64",
-    "--set", "search.data.image_size=8",
-    "--set", "search.data.batch_size=16",
-    "--set", "search.model.channels=4",
-    "--set", "search.model.layers=3",
-    "--set", "search.mim.patch_size=2",
-    "--set", "search.runtime.cpus_per_worker=0.5",
+    *tiny_search(epochs=1, subset=64),
     "--set", "sweep.num_samples=2",
     "--set", "sweep.scheduler.grace_period=1",
     "--set", "sweep.objective.metric=alpha_ce",

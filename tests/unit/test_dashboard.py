@@ -78,15 +78,30 @@ def _events(directory: Path, study) -> list[str]:
     return ids
 
 
-@pytest.fixture
-def sweep(tmp_path, caplog):
-    directory = tmp_path / "s-sweep"
+class _Warnings(logging.Handler):
+    def __init__(self):
+        super().__init__(logging.WARNING)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record):
+        self.records.append(record)
+
+
+@pytest.fixture(scope="module")
+def sweep(tmp_path_factory):
+    """Built once for the module (an Optuna study in SQLite and 4 trials' event files take
+    seconds): the tests only read it."""
+    directory = tmp_path_factory.mktemp("dash") / "s-sweep"
     directory.mkdir()
     study = _study(directory, 4)
-    with caplog.at_level(logging.INFO, logger="ray.tune.logger.tensorboardx"):
+    logger, warnings = logging.getLogger("ray.tune.logger.tensorboardx"), _Warnings()
+    logger.addHandler(warnings)
+    try:
         trials = _events(directory, study)
+    finally:
+        logger.removeHandler(warnings)
     # lists and dicts never reach tensorboardX: no "invalid value" warning, nothing removed
-    assert not [r for r in caplog.records if r.levelno >= logging.WARNING], caplog.text
+    assert not warnings.records, [r.getMessage() for r in warnings.records]
     return directory, study, trials
 
 
