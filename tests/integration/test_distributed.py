@@ -17,7 +17,7 @@ from helpers import tiny_search
 
 pytestmark = pytest.mark.ray
 
-TWO_WORKERS = [*tiny_search(epochs=4, subset=256), "--set", "search.runtime.num_workers=2"]
+TWO_WORKERS = [*tiny_search(epochs=4, subset=128), "--set", "search.runtime.num_workers=2"]
 
 
 def search_args(tmp_path, name, *extra):
@@ -58,67 +58,65 @@ def _start(ray_session, args) -> subprocess.Popen:
     )
 
 
-def _kill_one_worker_after_first_checkpoint(process: subprocess.Popen, run_dir: Path, address: str) -> list[dict]:
-    """Kill a Train worker once a checkpoint is registered; return that checkpoint's history."""
+def _kill_one_worker_after_checkpoint(process: subprocess.Popen, run_dir: Path, address: str,
+                                      after: int = 0) -> tuple[int, list[dict]]:
+    """Kill a Train worker once a checkpoint of an epoch past `after` is registered; return
+    that checkpoint's epoch and history."""
     from ray.util.state import list_actors
 
-    from orchestrator.search_run import latest_checkpoint_dir
+    from orchestrator.search_run import latest_checkpoint
     from trainables.checkpoint import load_state
 
     deadline = time.time() + 240
     while time.time() < deadline:
         assert process.poll() is None, "the search ended before a worker could be killed"
         # kill only once Ray registered a checkpoint: what a resume starts from
-        checkpoint = latest_checkpoint_dir(str(run_dir))
-        if checkpoint:
+        checkpoint, epoch = latest_checkpoint(str(run_dir))
+        if checkpoint and epoch > after:
             # the address named: with no address, the state API guesses among all the Ray
             # instances on the machine and refuses when there are several (seen here)
             workers = list_actors(address=address,
                                   filters=[("class_name", "=", "RayTrainWorker"), ("state", "=", "ALIVE")])
-            if workers:
+            if len(workers) == 2:
                 os.kill(workers[-1]["pid"], signal.SIGKILL)
-                return load_state(Path(checkpoint) / "state.pt")["history"]
+                return epoch, load_state(Path(checkpoint) / "state.pt")["history"][:epoch]
         time.sleep(0.2)
-    raise AssertionError("no checkpoint appeared in time")
+    raise AssertionError(f"no checkpoint past epoch {after} appeared in time")
 
 
-def test_killed_worker_is_replaced_and_run_matches_uninterrupted(ray_session, reference, tmp_path):
-    process = _start(ray_session, search_args(tmp_path, "killed", "--set", "search.runtime.max_failures=2"))
-    killed_at_history = _kill_one_worker_after_first_checkpoint(
-        process, tmp_path / "killed", ray_session.get_runtime_context().gcs_address)
-    out, err = process.communicate(timeout=600)
-    assert process.returncode == 0, err[-3000:]
-    summary = json.loads(out.strip().splitlines()[-1])
-    assert summary["alphas"] == reference["alphas"]
-    assert summary["genotype"]["str"] == reference["genotype"]["str"]
-    epochs = [json.loads(l) for l in (tmp_path / "killed" / "epochs.jsonl").read_text().splitlines()]
-    assert [e["epoch"] for e in epochs] == [1, 2, 3, 4]
-    # resumed, not restarted: the epochs done before the kill keep their recorded metrics
-    # (their wall times could not be measured again to the same float)
-    assert epochs[: len(killed_at_history)] == killed_at_history
-
-
-def test_failures_beyond_max_name_the_checkpoint_and_rerun_resumes(ray_session, reference, tmp_path):
-    args = search_args(tmp_path, "fragile", "--set", "search.runtime.max_failures=0")
+def test_a_killed_worker_is_replaced_and_one_failure_too_many_names_the_checkpoint(ray_session, reference,
+                                                                                  tmp_path):
+    """`runtime.max_failures=1`, a Train worker SIGKILLed twice. The first time Ray Train
+    replaces the worker group, which resumes from the last checkpoint and writes the next
+    one; the second time the run fails: exit 1 and one line naming the checkpoint to rerun
+    from. The rerun ends with the α of the uninterrupted run (so the replaced workers went
+    on exactly), and the epochs done before each kill keep their recorded metrics."""
+    args = search_args(tmp_path, "killed", "--set", "search.runtime.max_failures=1")
+    address = ray_session.get_runtime_context().gcs_address
     process = _start(ray_session, args)
-    done_before = _kill_one_worker_after_first_checkpoint(
-        process, tmp_path / "fragile", ray_session.get_runtime_context().gcs_address)
+    first_epoch, first_history = _kill_one_worker_after_checkpoint(process, tmp_path / "killed", address)
+    # replaced, not failed: a new worker group writes a checkpoint past the one killed at
+    second_epoch, second_history = _kill_one_worker_after_checkpoint(
+        process, tmp_path / "killed", address, after=first_epoch)
+    assert second_history[:first_epoch] == first_history
     out, err = process.communicate(timeout=600)
     assert process.returncode == 1, err[-3000:]
     last_line = err.strip().splitlines()[-1]
     assert last_line.startswith("alphadarts: failed:")
-    assert str(tmp_path / "fragile" / "checkpoint_") in last_line
+    assert str(tmp_path / "killed" / "checkpoint_") in last_line
     assert "rerun" in last_line
 
     rerun = _start(ray_session, args)
     out, err = rerun.communicate(timeout=600)
     assert rerun.returncode == 0, err[-3000:]
-    assert json.loads(out.strip().splitlines()[-1])["alphas"] == reference["alphas"]
+    summary = json.loads(out.strip().splitlines()[-1])
+    assert summary["alphas"] == reference["alphas"]
+    assert summary["genotype"]["str"] == reference["genotype"]["str"]
     # resumed, not restarted: the epochs done before the failure keep their recorded metrics
     # (their wall times could not be measured again to the same float)
-    epochs = [json.loads(l) for l in (tmp_path / "fragile" / "epochs.jsonl").read_text().splitlines()]
+    epochs = [json.loads(l) for l in (tmp_path / "killed" / "epochs.jsonl").read_text().splitlines()]
     assert [e["epoch"] for e in epochs] == [1, 2, 3, 4]
-    assert epochs[: len(done_before)] == done_before
+    assert epochs[:second_epoch] == second_history
 
 
 def test_ctrl_c_says_how_to_resume_and_the_resumed_run_matches_uninterrupted(ray_session, reference, tmp_path):
