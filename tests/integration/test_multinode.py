@@ -29,7 +29,7 @@ from helpers import tiny_search
 pytestmark = [pytest.mark.ray, pytest.mark.multinode]
 
 ROOT = Path(__file__).resolve().parents[2]
-EPOCHS = 3
+EPOCHS = 2
 
 SWEEP = [
     "--set", "name=mn",

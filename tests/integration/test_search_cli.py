@@ -10,7 +10,7 @@ from helpers import tiny_search
 
 pytestmark = pytest.mark.ray
 
-TINY = tiny_search(epochs=2, subset=192)
+TINY = tiny_search(epochs=2, subset=64)
 
 
 def test_search_writes_the_run_directory_and_resumes(ray_session, tmp_path, capsys):
