@@ -25,29 +25,30 @@ def search_args(tmp_path, name, *extra):
             *TWO_WORKERS, *extra, "--json"]
 
 
+class _Reference:
+    """The uninterrupted run, started in its own driver when first asked for and awaited
+    only where its result is read: it runs beside the killed-worker run (1 CPU each of the
+    shared instance's 2), not before it."""
+
+    def __init__(self, process: subprocess.Popen):
+        self.process, self._summary = process, None
+
+    def summary(self) -> dict:
+        if self._summary is None:
+            out, err = self.process.communicate(timeout=600)
+            assert self.process.returncode == 0, err[-3000:]
+            self._summary = json.loads(out.strip().splitlines()[-1])
+        return self._summary
+
+
 @pytest.fixture(scope="module")
 def reference(ray_session, tmp_path_factory):
     """An uninterrupted 2-worker search: the run every interrupted one must reproduce."""
-    out = tmp_path_factory.mktemp("reference")
-    import io
-    from contextlib import redirect_stdout
-
-    buf = io.StringIO()
-    with redirect_stdout(buf):
-        assert main(search_args(out, "reference")) == 0
-    return json.loads(buf.getvalue().strip().splitlines()[-1])
-
-
-def test_two_workers_keep_alpha_bitwise_identical(reference):
-    run_dir = Path(reference["run_dir"])
-    epochs = [json.loads(line) for line in (run_dir / "epochs.jsonl").read_text().splitlines()]
-    assert [e["epoch"] for e in epochs] == [1, 2, 3, 4]
-    for epoch in epochs:
-        digests = epoch["alpha_rank_digests"]
-        assert len(digests) == 2
-        assert digests[0] == digests[1], epoch["epoch"]
-    # the digest is of the α the run reports: a changed α changes it
-    assert len({e["alpha_rank_digests"][0] for e in epochs}) == 4
+    run = _Reference(_start(ray_session, search_args(tmp_path_factory.mktemp("reference"), "reference")))
+    yield run
+    if run.process.poll() is None:  # a test failed before reading it
+        run.process.kill()
+        run.process.communicate()
 
 
 def _start(ray_session, args) -> subprocess.Popen:
@@ -56,6 +57,15 @@ def _start(ray_session, args) -> subprocess.Popen:
         [sys.executable, "-m", "orchestrator.cli", *args, "--address", address],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
+
+
+def _job_of(driver: subprocess.Popen, address: str) -> str:
+    """The Ray job id of the driver process `driver`."""
+    from ray.util.state import list_jobs
+
+    (job,) = [j for j in list_jobs(address=address)
+              if j.driver_info is not None and str(j.driver_info.pid) == str(driver.pid)]
+    return job.job_id
 
 
 def _kill_one_worker_after_checkpoint(process: subprocess.Popen, run_dir: Path, address: str,
@@ -73,10 +83,12 @@ def _kill_one_worker_after_checkpoint(process: subprocess.Popen, run_dir: Path, 
         # kill only once Ray registered a checkpoint: what a resume starts from
         checkpoint, epoch = latest_checkpoint(str(run_dir))
         if checkpoint and epoch > after:
-            # the address named: with no address, the state API guesses among all the Ray
+            # this run's workers only (the reference runs beside it): its driver's job. The
+            # address named: with no address, the state API guesses among all the Ray
             # instances on the machine and refuses when there are several (seen here)
-            workers = list_actors(address=address,
-                                  filters=[("class_name", "=", "RayTrainWorker"), ("state", "=", "ALIVE")])
+            workers = list_actors(address=address, filters=[
+                ("class_name", "=", "RayTrainWorker"), ("state", "=", "ALIVE"),
+                ("job_id", "=", _job_of(process, address))])
             if len(workers) == 2:
                 os.kill(workers[-1]["pid"], signal.SIGKILL)
                 return epoch, load_state(Path(checkpoint) / "state.pt")["history"][:epoch]
@@ -110,13 +122,25 @@ def test_a_killed_worker_is_replaced_and_one_failure_too_many_names_the_checkpoi
     out, err = rerun.communicate(timeout=600)
     assert rerun.returncode == 0, err[-3000:]
     summary = json.loads(out.strip().splitlines()[-1])
-    assert summary["alphas"] == reference["alphas"]
-    assert summary["genotype"]["str"] == reference["genotype"]["str"]
+    assert summary["alphas"] == reference.summary()["alphas"]
+    assert summary["genotype"]["str"] == reference.summary()["genotype"]["str"]
     # resumed, not restarted: the epochs done before the failure keep their recorded metrics
     # (their wall times could not be measured again to the same float)
     epochs = [json.loads(l) for l in (tmp_path / "killed" / "epochs.jsonl").read_text().splitlines()]
     assert [e["epoch"] for e in epochs] == [1, 2, 3, 4]
     assert epochs[:second_epoch] == second_history
+
+
+def test_two_workers_keep_alpha_bitwise_identical(reference):
+    run_dir = Path(reference.summary()["run_dir"])
+    epochs = [json.loads(line) for line in (run_dir / "epochs.jsonl").read_text().splitlines()]
+    assert [e["epoch"] for e in epochs] == [1, 2, 3, 4]
+    for epoch in epochs:
+        digests = epoch["alpha_rank_digests"]
+        assert len(digests) == 2
+        assert digests[0] == digests[1], epoch["epoch"]
+    # the digest is of the α the run reports: a changed α changes it
+    assert len({e["alpha_rank_digests"][0] for e in epochs}) == 4
 
 
 def test_ctrl_c_says_how_to_resume_and_the_resumed_run_matches_uninterrupted(ray_session, reference, tmp_path):
@@ -182,7 +206,7 @@ def test_ctrl_c_says_how_to_resume_and_the_resumed_run_matches_uninterrupted(ray
     with redirect_stdout(buf):
         assert main(command[1:]) == 0
     summary = json.loads(buf.getvalue().strip().splitlines()[-1])
-    assert summary["alphas"] == reference["alphas"]
+    assert summary["alphas"] == reference.summary()["alphas"]
     epochs = [json.loads(l) for l in (tmp_path / "stopped" / "epochs.jsonl").read_text().splitlines()]
     assert [e["epoch"] for e in epochs] == [1, 2, 3, 4]
     # resumed, not restarted: the epochs saved before Ctrl+C keep their recorded metrics
