@@ -6,8 +6,8 @@ does whatever the space (determinism, resume, mask ratio 0, second order, ranks,
 checkpointing) runs on the NB201 supernet with one cell a stage (`tiny()`, ~0.1 s an epoch);
 the DARTS supernet (3 cells, ~1 s an epoch) runs once (`darts_run`), for the collapse metrics
 of its 8 operations. The 2-epoch run of `tiny()` is made once per module (`baseline`): the
-determinism, resume, mask-ratio and checkpointing tests all compare against that one run.
-The module is one xdist group, so that each module fixture is built once."""
+determinism, resume, mask-ratio and checkpointing tests all compare against that one run
+(under -n 2 possibly once per worker: it is cheap; `darts_run` has one reader)."""
 
 import copy
 
@@ -21,8 +21,6 @@ from trainables.errors import NonFiniteLossError
 from trainables.metrics import SEARCH_EPOCH_METRICS
 from trainables.reporters import MemoryReporter, StopSearch
 from trainables.search_loop import run_search
-
-pytestmark = pytest.mark.xdist_group("search_loop")  # one worker builds the module fixtures
 
 
 def tiny(**changes) -> SearchConfig:
