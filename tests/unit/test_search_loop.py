@@ -110,8 +110,9 @@ def test_mask_ratio_zero_is_plain_darts(baseline):
 
 def test_reconstruction_loss_falls_on_digits():
     """32 steps on 8 px digits in the NB201 space (`tiny()`, N=1: a cheap encoder; the MIM
-    head and its loss are the same code for both spaces). Checked by mutation: with the decoder left out
-    of the weight optimiser the last epoch's loss stays at ~0.89 of the first, so this fails."""
+    head and its loss are the same code for both spaces). Checked by mutation: with the decoder
+    left out of the weight optimiser the last epoch's loss stays at ~0.89 of the first, so this
+    fails."""
     reporter = MemoryReporter()
     run_search(
         tiny(epochs=4, data__subset=128, data__batch_size=8, mim__decoder_width=16),
