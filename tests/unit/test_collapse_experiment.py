@@ -11,7 +11,7 @@ from orchestrator.experiments import collapse
 TINY = [
     "--mask-ratios", "0,0.5", "--seeds", "1", "--epochs", "1", "--retrain-epochs", "1",
     "--processes", "1",
-    "--set", "search.data.subset=64", "--set", "search.data.batch_size=16",
+    "--set", "search.data.subset=32", "--set", "search.data.batch_size=16",  # 1 + 1 steps
     "--set", "search.model.channels=4", "--set", "search.model.layers=3",
     "--set", "search.mim.decoder_width=8",
     "--set", "retrain.data.subset=64", "--set", "retrain.data.image_size=8",

@@ -1,9 +1,13 @@
 """The search loop called directly (no Ray): determinism, resume, the DARTS baseline, MIM,
 second order, divergence.
 
-Runs are tiny (8 px digits, C=4, 3 DARTS cells, 64 images: 2 weight and 2 α steps an epoch)
-and the 2-epoch run of `tiny()` is made once per module (`baseline`): the determinism, resume,
-mask-ratio and metric tests all compare against that one run."""
+Runs are tiny (8 px digits, C=4, 64 images: 2 weight and 2 α steps an epoch). What the loop
+does whatever the space (determinism, resume, mask ratio 0, second order, ranks, splits,
+checkpointing) runs on the NB201 supernet with one cell a stage (`tiny()`, ~0.1 s an epoch);
+the DARTS supernet (3 cells, ~1 s an epoch) runs once (`darts_run`), for the collapse metrics
+of its 8 operations. The 2-epoch run of `tiny()` is made once per module (`baseline`): the
+determinism, resume, mask-ratio and checkpointing tests all compare against that one run
+(under -n 2 possibly once per worker: it is cheap; `darts_run` has one reader)."""
 
 import copy
 
@@ -24,10 +28,15 @@ def tiny(**changes) -> SearchConfig:
         "seed": 3,
         "epochs": 2,
         "data": {"dataset": "digits", "image_size": 8, "batch_size": 16, "subset": 64},
-        "model": {"space": "darts", "channels": 4, "layers": 3},
+        "model": {"space": "nb201", "channels": 4, "layers": 1},
         "mim": {"mask_ratio": 0.5, "patch_size": 2, "decoder_depth": 1, "decoder_width": 8},
     }
     return SearchConfig.model_validate(with_changes(raw, **changes))
+
+
+def tiny_darts(**changes) -> SearchConfig:
+    """`tiny()` in the DARTS space: normal, reduction, reduction cells."""
+    return tiny(model__space="darts", model__layers=3, **changes)
 
 
 def alphas_of(outcome):
@@ -41,6 +50,13 @@ def baseline():
     return run_search(tiny(), reporter), reporter
 
 
+@pytest.fixture(scope="module")
+def darts_run():
+    """A 2-epoch DARTS search of 32 images (1 weight and 1 α step an epoch): (outcome, reporter)."""
+    reporter = MemoryReporter()
+    return run_search(tiny_darts(data__subset=32), reporter), reporter
+
+
 def test_same_seed_same_alphas_to_the_last_bit(baseline):
     first, _ = baseline
     second = run_search(tiny(), MemoryReporter())
@@ -48,7 +64,7 @@ def test_same_seed_same_alphas_to_the_last_bit(baseline):
     # another seed: other α already after one epoch (the baseline's first epoch reports its α)
     other_seed = run_search(tiny(seed=4, epochs=1), MemoryReporter())
     _, reporter = baseline
-    assert not torch.equal(torch.tensor(reporter.metrics[0]["alphas"]["normal"]), alphas_of(other_seed)["normal"])
+    assert not torch.equal(torch.tensor(reporter.metrics[0]["alphas"]["cell"]), alphas_of(other_seed)["cell"])
 
 
 def test_resumed_run_ends_with_the_same_alphas(baseline):
@@ -83,23 +99,23 @@ def test_mask_ratio_zero_is_plain_darts(baseline):
     from search_space import build_supernet
 
     torch.manual_seed(0)
-    built = SearchObjective(build_supernet("darts", 10, 4, 3), tiny(mim__mask_ratio=0.0).mim, seed=3)
+    built = SearchObjective(build_supernet("nb201", 10, 4, 1), tiny(mim__mask_ratio=0.0).mim, seed=3)
     for k in decoder_keys:
         assert torch.equal(state[k], built.state_dict()[k]), k
         assert torch.equal(fresh[k], state[k])
     # with MIM on, the α differ after the same epoch: the objective really changes the search
     _, mim = baseline
-    assert not torch.equal(alphas_of(plain)["normal"], torch.tensor(mim.metrics[0]["alphas"]["normal"]))
+    assert not torch.equal(alphas_of(plain)["cell"], torch.tensor(mim.metrics[0]["alphas"]["cell"]))
 
 
 def test_reconstruction_loss_falls_on_digits():
-    """32 steps on 8 px digits in the NB201 space (N=1: a cheap encoder; the MIM head and its
-    loss are the same code for both spaces). Checked by mutation: with the decoder left out
-    of the weight optimiser the last epoch's loss stays at ~0.89 of the first, so this fails."""
+    """32 steps on 8 px digits in the NB201 space (`tiny()`, N=1: a cheap encoder; the MIM
+    head and its loss are the same code for both spaces). Checked by mutation: with the decoder
+    left out of the weight optimiser the last epoch's loss stays at ~0.89 of the first, so this
+    fails."""
     reporter = MemoryReporter()
     run_search(
-        tiny(epochs=4, data__subset=128, data__batch_size=8, mim__decoder_width=16,
-             model__space="nb201", model__layers=1),
+        tiny(epochs=4, data__subset=128, data__batch_size=8, mim__decoder_width=16),
         reporter,
     )
     losses = [m["mim_loss"] for m in reporter.metrics]
@@ -107,8 +123,8 @@ def test_reconstruction_loss_falls_on_digits():
     assert losses[-1] < 0.8 * losses[0], losses
 
 
-def test_metrics_cover_the_collapse_signals(baseline):
-    outcome, reporter = baseline
+def test_metrics_cover_the_collapse_signals(darts_run):
+    outcome, reporter = darts_run
     assert len(reporter.metrics) == 2
     for m in reporter.metrics:
         assert set(m) == {metric.name for metric in SEARCH_EPOCH_METRICS}  # declared once
@@ -155,7 +171,7 @@ def second_order_run():
 def test_second_order_search_runs_and_moves_alpha(second_order_run):
     outcome, _, _ = second_order_run
     first = run_search(tiny(order="first", epochs=1), MemoryReporter())
-    a2, a1 = alphas_of(outcome)["normal"], alphas_of(first)["normal"]
+    a2, a1 = alphas_of(outcome)["cell"], alphas_of(first)["cell"]
     assert torch.isfinite(a2).all()
     assert not torch.equal(a1, a2)
 
@@ -172,9 +188,8 @@ def test_non_finite_loss_names_epoch_and_step(monkeypatch):
     assert "epoch 1, step" in str(info.value)
 
 
-def test_mim_on_nb201_space():
-    reporter = MemoryReporter()
-    outcome = run_search(tiny(model__space="nb201", model__layers=1, epochs=1), reporter)
+def test_mim_on_nb201_space(baseline):
+    outcome, reporter = baseline
     assert str(outcome.genotype).startswith("|")
     assert reporter.metrics[0]["mim_loss"] > 0
 
@@ -205,7 +220,7 @@ def test_decoder_learns_when_only_the_alpha_step_uses_mim():
     reporter = MemoryReporter()
     run_search(config, reporter)
     state = reporter.states[-1]["objective"]
-    built = SearchObjective(build_supernet("darts", 10, 4, 3), config.mim, seed=config.seed).state_dict()
+    built = SearchObjective(build_supernet("nb201", 10, 4, 1), config.mim, seed=config.seed).state_dict()
     decoder_weights = [k for k in state if k.startswith("mim.decoder") and k.endswith("weight")]
     assert decoder_weights
     assert all(not torch.equal(state[k], built[k]) for k in decoder_weights)
