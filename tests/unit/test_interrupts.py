@@ -109,19 +109,25 @@ def test_search_stopped_before_its_first_checkpoint(monkeypatch, tmp_path, capsy
 
 # --- sweep and pipeline: Ray Tune, which stops gracefully on SIGINT ---------------------------
 
+def _signal_tunes_handler(signum: int) -> None:
+    """What Tune's `fit` does with a stop signal: install its own SIGINT handler (which ends
+    the run after saving its state), then get `signum` there."""
+    stopped = threading.Event()
+    signal.signal(signal.SIGINT, lambda *_: stopped.set())
+    try:
+        os.kill(os.getpid(), signum)
+        assert stopped.wait(5), "the signal did not reach Tune's handler"
+    finally:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
 def _tune_like_run(path: Path, signum: int):
-    """A stand-in for `run_sweep`: installs a handler as Tune's `fit` does (it ends the run
-    after saving its state), gets `signum`, and returns the sweep's summary, unfinished."""
+    """A stand-in for `run_sweep`: gets `signum` in Tune's handler and returns the sweep's
+    summary, unfinished."""
     from orchestrator.results import write_trials
 
     def run_sweep(config, address=None, resume=False, **_):
-        stopped = threading.Event()
-        signal.signal(signal.SIGINT, lambda *_: stopped.set())
-        try:
-            os.kill(os.getpid(), signum)
-            assert stopped.wait(5), "the signal did not reach Tune's handler"
-        finally:
-            signal.signal(signal.SIGINT, signal.default_int_handler)
+        _signal_tunes_handler(signum)
         rows = [{"trial_id": f"t{i}", "status": s} for i, s in enumerate(["TERMINATED", "STOPPED", "RUNNING"])]
         write_trials(str(path), rows, {"metric": "alpha_acc", "mode": "max", "knobs": [], "epochs": 4,
                                        "space": "darts", "study_name": "x"})
@@ -131,25 +137,22 @@ def _tune_like_run(path: Path, signum: int):
 
 
 @pytest.mark.parametrize("signum, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
-def test_sweep_stopped_says_how_many_trials_finished(monkeypatch, tmp_path, capsys, signum, code):
-    monkeypatch.setattr("orchestrator.sweep.run_sweep", _tune_like_run(tmp_path / "s-sweep", signum))
-    argv = ["sweep", "quickstart", "--set", f"output_dir={tmp_path}", "--set", "name=s"]
+@pytest.mark.parametrize("command, says, resume_flag", [
+    ("sweep", "stopped with 2 of 6 trials finished in {dir}", ["--resume"]),
+    # a pipeline continues with the same command
+    ("pipeline", "stopped in the sweep stage, with 2 of 6 trials finished", []),
+])
+def test_a_stopped_sweep_says_how_many_trials_finished(monkeypatch, tmp_path, capsys, signum, code,
+                                                       command, says, resume_flag):
+    sweep_dir = tmp_path / "s-sweep"
+    monkeypatch.setattr(f"orchestrator.{command}.run_sweep", _tune_like_run(sweep_dir, signum))
+    argv = [command, "quickstart", "--set", f"output_dir={tmp_path}", "--set", "name=s"]
     exit_code, out, err = run_cli(capsys, *argv)
     line = _last_line(err)
-    assert exit_code == code and out == ""
-    assert f"stopped with 2 of 6 trials finished in {tmp_path / 's-sweep'}" in line
-    assert _resume_argv(line) == [*argv, "--resume"]
-
-
-@pytest.mark.parametrize("signum, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
-def test_pipeline_stopped_in_its_sweep(monkeypatch, tmp_path, capsys, signum, code):
-    monkeypatch.setattr("orchestrator.pipeline.run_sweep", _tune_like_run(tmp_path / "p-sweep", signum))
-    argv = ["pipeline", "quickstart", "--set", f"output_dir={tmp_path}", "--set", "name=p"]
-    exit_code, _, err = run_cli(capsys, *argv)
-    line = _last_line(err)
     assert exit_code == code
-    assert "stopped in the sweep stage, with 2 of 6 trials finished" in line
-    assert _resume_argv(line) == argv  # a pipeline continues with the same command
+    assert command == "pipeline" or out == ""
+    assert says.format(dir=sweep_dir) in line
+    assert _resume_argv(line) == [*argv, *resume_flag]
 
 
 # --- retrain: a grid of Tune trials ----------------------------------------------------------
@@ -164,13 +167,7 @@ def test_retrain_stopped_records_the_unfinished_runs(monkeypatch, tmp_path, caps
             self.pairs = param_space["pair"]["grid_search"]
 
         def fit(self):
-            stopped = threading.Event()
-            signal.signal(signal.SIGINT, lambda *_: stopped.set())
-            try:
-                os.kill(os.getpid(), signum)
-                assert stopped.wait(5)
-            finally:
-                signal.signal(signal.SIGINT, signal.default_int_handler)
+            _signal_tunes_handler(signum)
             done = {"epoch": 3, "test_acc": 0.5, "test_ce": 1.0, "train_acc": 0.6, "params": 1, "macs": 2,
                     "wall_time_s": 1.0}
             return [SimpleNamespace(config={"pair": self.pairs[0]}, metrics=done, error=None),
