@@ -29,8 +29,6 @@ class Supernet(nn.Module):
     derive: Callable[[Mapping[str, torch.Tensor]], Any]
     feature_channels: int
     feature_stride: int
-    #: one of `CHECKPOINT_MODES`; set with `set_activation_checkpointing`
-    activation_checkpointing: str = "none"
 
     def _init_alphas(self) -> None:
         """α ~ 1e-3 * N(0, 1) from torch's global RNG, one attribute `alphas_<key>` per key."""
@@ -74,18 +72,20 @@ class Supernet(nn.Module):
             raise SearchSpaceError(
                 f"activation_checkpointing={mode!r}: allowed: {', '.join(CHECKPOINT_MODES)}"
             )
-        self.activation_checkpointing = mode
-        first_stage = {id(cell) for cell in self.first_stage_cells()} if mode == "first_stage" else set()
         for module in self.modules():
             if isinstance(module, SearchCell):
                 module.checkpoint_edges = mode == "mixed_ops"
-                module.recompute = mode == "cells" or (mode == "first_stage" and id(module) in first_stage)
+                module.recompute = mode == "cells"
+        if mode == "first_stage":
+            for cell in self.first_stage_cells():
+                cell.recompute = True
 
     def first_stage_cells(self) -> list[nn.Module]:
         """The search cells that read the stem's full-resolution output (a space's own rule):
         per unit of compute they keep the most activations."""
+        allowed = ", ".join(m for m in CHECKPOINT_MODES if m != "first_stage")
         raise SearchSpaceError(f"activation_checkpointing=first_stage: the {self.space} space does not "
-                               "say which cells are its first stage; allowed here: none, cells, mixed_ops")
+                               f"say which cells are its first stage; allowed here: {allowed}")
 
     def run_cell(self, cell: "SearchCell", *args: torch.Tensor) -> torch.Tensor:
         """`cell(*args)`, recomputed in backward where the checkpointing mode marks the cell."""

@@ -77,6 +77,7 @@ def _kill_one_worker_after_checkpoint(process: subprocess.Popen, run_dir: Path, 
     from orchestrator.search_run import latest_checkpoint
     from trainables.checkpoint import load_state
 
+    job = None  # the driver's job id, looked up once its first checkpoint exists
     deadline = time.time() + 240
     while time.time() < deadline:
         assert process.poll() is None, "the search ended before a worker could be killed"
@@ -86,9 +87,9 @@ def _kill_one_worker_after_checkpoint(process: subprocess.Popen, run_dir: Path, 
             # this run's workers only (the reference runs beside it): its driver's job. The
             # address named: with no address, the state API guesses among all the Ray
             # instances on the machine and refuses when there are several (seen here)
+            job = job or _job_of(process, address)
             workers = list_actors(address=address, filters=[
-                ("class_name", "=", "RayTrainWorker"), ("state", "=", "ALIVE"),
-                ("job_id", "=", _job_of(process, address))])
+                ("class_name", "=", "RayTrainWorker"), ("state", "=", "ALIVE"), ("job_id", "=", job)])
             if len(workers) == 2:
                 os.kill(workers[-1]["pid"], signal.SIGKILL)
                 return epoch, load_state(Path(checkpoint) / "state.pt")["history"][:epoch]
