@@ -103,11 +103,35 @@ def retrain_trial(knobs: dict, *, base: TrainConfig, targets: list[RetrainTarget
     if in_trial:  # decided by the driver, which also sized the trial's resources for it
         train_in_trial(config, genotype, join(runs_dir, name))
         return
+    if report_finished_train_run(config, genotype, join(runs_dir, name)):
+        return
     from ray.tune.integration.ray_train import TuneReportCallback
 
     from trainables.ray_train import build_train_trainer
 
     fit_in_trial(build_train_trainer(config, genotype, runs_dir, name, callbacks=[TuneReportCallback()]))
+
+
+def report_finished_train_run(config: TrainConfig, genotype: Genotype, run_dir: str) -> bool:
+    """A Ray Train run of this pair that already ran its last epoch (the stage was stopped
+    after the run ended, before its row was written): report its result again from its
+    checkpoint, here in the trial, without starting a worker group for it (a controller and
+    a worker process per rank, each importing torch: the better part of a minute on a small
+    machine, to report one dict)."""
+    from orchestrator.search_run import latest_checkpoint
+    from trainables.checkpoint import STATE_FILE, load_state
+    from trainables.train_loop import finished_result
+
+    checkpoint, epoch = latest_checkpoint(run_dir)
+    if checkpoint is None or epoch < config.epochs:
+        return False
+    result = finished_result(load_state(join(checkpoint, STATE_FILE)), config, genotype)
+    if result is None:  # another genotype or config under this name: Train refuses it
+        return False
+    from ray import tune
+
+    tune.report(result)
+    return True
 
 
 # --- the stage -----------------------------------------------------------------------------

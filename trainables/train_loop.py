@@ -261,6 +261,16 @@ def _restore(state, config, genotype, net, optimiser, schedule, collective) -> t
     return int(state["epoch"]), list(state["history"])
 
 
+def finished_result(state: dict, config: TrainConfig, genotype: Genotype) -> dict | None:
+    """The last epoch's metrics of a checkpoint that ends this very run (this genotype, this
+    config, every epoch done), else None. A caller that finds one reports it as the run's
+    result without building the network or starting workers."""
+    if (state.get("genotype") != str(genotype) or state.get("config") != _fingerprint(config)
+            or int(state.get("epoch", 0)) < config.epochs or not state.get("history")):
+        return None
+    return dict(state["history"][-1])
+
+
 def _fingerprint(config: TrainConfig) -> str:
     return json.dumps(config.model_dump(mode="json", exclude=NOT_RESUME_RELEVANT), sort_keys=True)
 

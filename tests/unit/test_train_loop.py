@@ -69,6 +69,44 @@ def test_a_finished_run_resumed_only_reports():
     assert again.metrics == first.metrics and again.states == []
 
 
+def test_a_finished_train_run_is_reported_from_its_checkpoint_without_workers(tmp_path, monkeypatch):
+    """A retrain trial whose Ray Train run already ended (stopped after the run, before its
+    row was written) reports the run's last epoch from the checkpoint and starts no
+    trainer; a checkpoint of fewer epochs, another genotype or another config starts one."""
+    from ray import tune
+
+    from orchestrator.retrain import retrain_trial
+    from trainables.checkpoint import STATE_FILE, save_state
+    from trainables.train_loop import finished_result
+
+    reporter = MemoryReporter()
+    run_train(tiny(epochs=1), V2, reporter)
+    state = reporter.states[-1]
+    assert finished_result(state, tiny(epochs=1), V2) == reporter.metrics[-1]
+    assert finished_result(state, tiny(epochs=2), V2) is None
+    assert finished_result(state, tiny(epochs=1, optim__lr=0.1), V2) is None
+    assert finished_result(state, tiny(epochs=1), parse_genotype("darts", "DARTS_V1")) is None
+
+    run_dir = tmp_path / "runs" / f"{V2.key}-seed1"  # retrain.run_name: the pair's Train run
+    save_state(run_dir / "checkpoint_2026-12-03_00-00-00.000000" / STATE_FILE, state)
+    (run_dir / "checkpoint_manager_snapshot.json").write_text(json.dumps({"latest_checkpoint_result": {
+        "checkpoint_dir_name": "checkpoint_2026-12-03_00-00-00.000000", "metrics": {"epoch": 1}}}))
+    reported = []
+    monkeypatch.setattr(tune, "report", reported.append)
+    targets = [type("Target", (), {"genotype": V2})()]
+
+    def trial(config):
+        retrain_trial({"pair": (0, 1)}, base=config, targets=targets, runs_dir=str(tmp_path / "runs"),
+                      in_trial=False)
+
+    trial(tiny(epochs=1))
+    assert reported == [reporter.metrics[-1]]
+    # not finished: on to a Ray Train run, whose Tune callback needs a real Tune session
+    with pytest.raises(RuntimeError, match="Tune session"):
+        trial(tiny(epochs=2))
+    assert len(reported) == 1
+
+
 def test_resuming_another_genotype_or_config_is_refused():
     reporter = MemoryReporter()
     run_train(tiny(epochs=1), V2, reporter)
