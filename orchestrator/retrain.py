@@ -116,8 +116,7 @@ def report_finished_train_run(config: TrainConfig, genotype: Genotype, run_dir: 
     """A Ray Train run of this pair that already ran its last epoch (the stage was stopped
     after the run ended, before its row was written): report its result again from its
     checkpoint, here in the trial, without starting a worker group for it (a controller and
-    a worker process per rank, each importing torch: the better part of a minute on a small
-    machine, to report one dict)."""
+    a worker process per rank, each importing torch, to report one dict)."""
     from orchestrator.search_run import latest_checkpoint
     from trainables.checkpoint import STATE_FILE, load_state
     from trainables.train_loop import finished_result
