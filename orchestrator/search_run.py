@@ -34,6 +34,7 @@ def run_search_on_ray(config: ExperimentConfig, address: str | None = None, rest
         finished = finished_search(config, run_dir)
         if finished is not None:
             return finished
+    check_resume_checkpoint(run_dir)
     check_resources(config.search.runtime, "search.runtime", address)
     check_data_source(config.search.data, on_this_machine=starts_local_ray(address))
     with exclusive(run_dir):  # a second command on this run is refused (exit 2)
@@ -80,6 +81,15 @@ def write_run_outputs(config: ExperimentConfig, run_dir: str, history: list[dict
         "alphas": alphas,
         "metrics": metrics,
     }
+
+
+def check_resume_checkpoint(run_dir: str) -> None:
+    """The checkpoint a rerun would resume from loads (InputError, exit 2, otherwise): a
+    truncated or foreign file is refused here, before Ray starts, not by a worker after a
+    cluster and a worker group were started for it."""
+    checkpoint, _ = latest_checkpoint(run_dir)
+    if checkpoint is not None:
+        load_state(Path(checkpoint) / STATE_FILE)
 
 
 def finished_search(config: ExperimentConfig, run_dir: str) -> dict | None:

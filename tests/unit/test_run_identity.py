@@ -85,6 +85,20 @@ def test_search_rerun_with_another_mask_ratio_is_exit_2_before_ray(tmp_path, cap
     assert code == 2 and len(err) == 1 and "search.mim.mask_ratio: 0.5 -> 0.25" in err[0]
 
 
+def test_a_corrupt_checkpoint_to_resume_is_exit_2_before_ray(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(orchestrator.search_run, "ensure_ray", lambda *a, **k: pytest.fail("Ray started"))
+    run = tmp_path / "quickstart"
+    record_run_dir(str(run), dumped(f"output_dir={tmp_path}"), "search")
+    (run / "checkpoint_x").mkdir()
+    (run / "checkpoint_x" / "state.pt").write_bytes(b"not a checkpoint")
+    (run / "checkpoint_manager_snapshot.json").write_text(json.dumps(  # Ray Train's record of it
+        {"latest_checkpoint_result": {"checkpoint_dir_name": "checkpoint_x", "metrics": {"epoch": 1}}}))
+    code = main(["search", "quickstart", "--set", f"output_dir={tmp_path}"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1, err
+    assert err[0].startswith(f"alphadarts: error: checkpoint {run / 'checkpoint_x' / 'state.pt'} is corrupt")
+
+
 def test_a_finished_search_prints_its_result_without_ray(tmp_path, capsys, monkeypatch):
     monkeypatch.setattr(orchestrator.search_run, "ensure_ray", lambda *a, **k: pytest.fail("Ray started"))
     args = ["search", "quickstart", "--set", f"output_dir={tmp_path}", "--set", "search.epochs=1"]
