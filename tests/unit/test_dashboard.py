@@ -18,7 +18,6 @@ from test_importance import _study
 
 from orchestrator.cli import main
 from orchestrator.console import ScalarTBXLoggerCallback
-from orchestrator.dashboard import Dashboards, resolve_target
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -123,26 +122,10 @@ def test_the_event_files_hold_scalars_and_hparams_for_every_trial(sweep):
         assert tensorboard_hparams(directory / f"trial_{trial_id}") == pytest.approx(t.params)
 
 
-def test_both_servers_answer_with_the_study_and_the_trials_then_stop(sweep):
-    directory, study, trials = sweep
-    dashboards = Dashboards(resolve_target(str(directory)))
-    urls = dashboards.start()
-    pids = dashboards.pids
-    try:
-        assert urls["tensorboard"].startswith("http://127.0.0.1:")
-        assert sorted(_get(urls["tensorboard"] + "data/runs")) == [f"trial_{t}" for t in trials]
-        assert _get(urls["tensorboard"] + "data/plugins_listing")["hparams"]["enabled"]
-        (summary,) = _get(urls["optuna-dashboard"] + "api/studies")["study_summaries"]
-        assert summary["study_name"] == "t"
-        detail = _get(urls["optuna-dashboard"] + f"api/studies/{summary['study_id']}")
-        assert len(detail["trials"]) == 4 and {t["state"] for t in detail["trials"]} == {"Complete"}
-    finally:
-        dashboards.stop()
-    assert pids and not any(_alive(pid) for pid in pids.values())
-
-
-def test_the_command_prints_urls_and_sigterm_stops_both(sweep, tmp_path):
-    directory, _, _ = sweep
+def test_the_command_serves_the_study_and_the_trials_and_sigterm_stops_both(sweep, tmp_path):
+    """`alphadarts dashboard` as a user runs it (its own process, on a pipeline's directory):
+    both servers answer with the sweep's trials and study, and SIGTERM stops them all."""
+    directory, _, trials = sweep
     pipeline = directory.with_name("s-pipeline")  # a pipeline's directory shows its sweep
     pipeline.mkdir()
     env = {**os.environ, "PYTHONPATH": str(ROOT), "RAY_ADDRESS": ""}
@@ -159,7 +142,13 @@ def test_the_command_prints_urls_and_sigterm_stops_both(sweep, tmp_path):
         urls = dict(line.split(":", 1) for line in lines if line.startswith(("TensorBoard", "optuna")))
         tb = urls["TensorBoard"].split()[0]
         op = urls["optuna-dashboard"].split()[0]
-        assert _get(tb + "data/runs") and _get(op + "api/studies")["study_summaries"]
+        assert tb.startswith("http://127.0.0.1:")
+        assert sorted(_get(tb + "data/runs")) == [f"trial_{t}" for t in trials]
+        assert _get(tb + "data/plugins_listing")["hparams"]["enabled"]
+        (summary,) = _get(op + "api/studies")["study_summaries"]
+        assert summary["study_name"] == "t"
+        detail = _get(op + f"api/studies/{summary['study_id']}")
+        assert len(detail["trials"]) == 4 and {t["state"] for t in detail["trials"]} == {"Complete"}
         children = _descendants(cli.pid)
         assert len(children) >= 2
     finally:
