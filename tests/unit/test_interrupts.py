@@ -77,8 +77,12 @@ def stub_search(monkeypatch, tmp_path):
     monkeypatch.setattr("orchestrator.search_run.check_cluster_resources", lambda *a, **k: None)
     monkeypatch.setattr("orchestrator.search_run.check_storage", lambda config: None)
     monkeypatch.setattr(trainables.ray_search, "build_search_trainer", build)
+    # the caller's SIGTERM handler: Python's default, whatever an earlier test in this
+    # process left installed (the command must hand this one back)
+    previous = signal.signal(signal.SIGTERM, signal.SIG_DFL)
     yield made
     signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, previous)
 
 
 @pytest.mark.parametrize("signum, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
@@ -93,7 +97,7 @@ def test_search_stopped_names_the_epoch_and_the_resume_command(stub_search, tmp_
     assert _resume_argv(line) == argv  # the same command, quoted for a shell ("my runs")
     assert "Traceback" not in err and out == ""
     # the SIGTERM handler is the caller's again once the command returned
-    assert signal.getsignal(signal.SIGTERM) is not interrupts._on_sigterm
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
 
 
 def test_search_stopped_before_its_first_checkpoint(monkeypatch, tmp_path, capsys):
@@ -214,9 +218,14 @@ def test_a_local_ray_is_our_own_and_sigterm_stays_ours_after_ray_init(monkeypatc
     monkeypatch.setattr(ray, "is_initialized", lambda: False)
     monkeypatch.setattr(ray, "init", fake_init)
     try:
-        ensure_ray()
-        assert calls[0]["address"] == "local"
+        ensure_ray(num_cpus=2)
+        (kwargs,) = calls
+        assert kwargs["address"] == "local" and kwargs["num_cpus"] == 2 and kwargs["include_dashboard"]
         assert signal.getsignal(signal.SIGTERM) is interrupts._on_sigterm
+        calls.clear()
+        monkeypatch.setattr("orchestrator.ray_runtime.check_address_reachable", lambda address: None)
+        ensure_ray("10.0.0.1:6379")  # an address given: that cluster is joined
+        assert calls[0]["address"] == "10.0.0.1:6379"
     finally:
         signal.signal(signal.SIGTERM, previous)
 
