@@ -80,8 +80,11 @@ def stub_search(monkeypatch, tmp_path):
     # the caller's SIGTERM handler: Python's default, whatever an earlier test in this
     # process left installed (the command must hand this one back)
     previous = signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    # SIGINT as a terminal's foreground process has it (a shell starts background jobs with
+    # SIGINT ignored, and Python then installs no KeyboardInterrupt handler)
+    previous_sigint = signal.signal(signal.SIGINT, signal.default_int_handler)
     yield made
-    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGINT, previous_sigint)
     signal.signal(signal.SIGTERM, previous)
 
 
