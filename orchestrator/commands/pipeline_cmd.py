@@ -35,7 +35,7 @@ def run(args) -> int:
     print(f"experiment directory: {summary['experiment_dir']}")
     for stage, status in summary["stages"].items():
         print(f"  {stage}: {status}")
-    print(f"retrained genotypes (final test accuracy over seeds), best first:")
+    print("retrained genotypes (final test accuracy over seeds), best first:")
     for g in summary["genotypes"]:
         print(f"  {g['genotype_hash']}: {genotype_line(g)}")
     for failure in summary["failed_runs"]:
