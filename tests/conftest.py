@@ -2,6 +2,7 @@
 needs it to release finished workers); unit tests never start Ray."""
 
 import os
+import signal
 
 import pytest
 import torch
@@ -9,6 +10,13 @@ import torch
 # Test tensors are tiny: a second intra-op thread buys nothing, and on a loaded 2-core machine
 # OpenMP threads that spin-wait for each other made one tiny step 300x slower (seen here).
 torch.set_num_threads(1)
+
+# The stop tests send SIGINT as a terminal does. A shell starts a background job with SIGINT
+# ignored, Python then installs no KeyboardInterrupt handler, and the commands those tests
+# start (exec'd children keep an ignored signal ignored) would ignore it too: handle it here,
+# so that the suite behaves the same however it was launched.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture(scope="session")
