@@ -34,7 +34,8 @@ def run_search_on_ray(config: ExperimentConfig, address: str | None = None, rest
         finished = finished_search(config, run_dir)
         if finished is not None:
             return finished
-    check_resume_checkpoint(run_dir)
+    if not restart:  # --restart moves the run aside: its checkpoints do not matter
+        check_resume_checkpoint(run_dir)
     check_resources(config.search.runtime, "search.runtime", address)
     check_data_source(config.search.data, on_this_machine=starts_local_ray(address))
     with exclusive(run_dir):  # a second command on this run is refused (exit 2)

@@ -98,6 +98,17 @@ def test_a_corrupt_checkpoint_to_resume_is_exit_2_before_ray(tmp_path, capsys, m
     assert code == 2 and len(err) == 1, err
     assert err[0].startswith(f"alphadarts: error: checkpoint {run / 'checkpoint_x' / 'state.pt'} is corrupt")
 
+    # --restart starts over (the run is moved aside): its checkpoint is not in the way
+    class RayStarted(Exception):
+        pass
+
+    def ray_starts(*a, **k):
+        raise RayStarted
+
+    monkeypatch.setattr(orchestrator.search_run, "ensure_ray", ray_starts)
+    with pytest.raises(RayStarted):
+        main(["search", "quickstart", "--set", f"output_dir={tmp_path}", "--restart"])
+
 
 def test_a_finished_search_prints_its_result_without_ray(tmp_path, capsys, monkeypatch):
     monkeypatch.setattr(orchestrator.search_run, "ensure_ray", lambda *a, **k: pytest.fail("Ray started"))
