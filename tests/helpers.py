@@ -1,5 +1,8 @@
 """Helpers shared by unit and integration tests (plain functions; fixtures live in conftest)."""
 
+import json
+from pathlib import Path
+
 import torch
 
 
@@ -22,6 +25,17 @@ def with_changes(raw: dict, **changes) -> dict:
             node = node.setdefault(part, {})
         node[last] = value
     return raw
+
+
+def register_train_checkpoint(run_dir, name: str, epoch: int) -> Path:
+    """Record checkpoint folder `name` of epoch `epoch` in `run_dir` as Ray Train does (its
+    `checkpoint_manager_snapshot.json`, which `search_run.latest_checkpoint` reads); return
+    the folder, created, for the test to fill."""
+    folder = Path(run_dir) / name
+    folder.mkdir(parents=True, exist_ok=True)
+    (Path(run_dir) / "checkpoint_manager_snapshot.json").write_text(json.dumps(
+        {"latest_checkpoint_result": {"checkpoint_dir_name": name, "metrics": {"epoch": epoch}}}))
+    return folder
 
 
 def run_cli(capsys, *argv) -> tuple[int, str, str]:

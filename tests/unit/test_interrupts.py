@@ -3,7 +3,6 @@ stopped and the command that resumes it, exit 130 / 143. Ray is stubbed at the c
 blocks while a stage runs (the Train run's `fit`, `run_sweep`, Tune's `Tuner`); the signal
 is a real one, sent to this process, so the handlers on the path are the real ones."""
 
-import json
 import os
 import shlex
 import signal
@@ -15,7 +14,7 @@ from types import SimpleNamespace
 import pytest
 
 from orchestrator import interrupts
-from helpers import run_cli
+from helpers import register_train_checkpoint, run_cli
 
 SMALL = ["--set", "search.epochs=4", "--set", "search.data.subset=64"]
 
@@ -55,10 +54,7 @@ class _TrainLikeTrainer:
 
     def fit(self):
         self._register_sigint_handler(None)
-        checkpoint = "checkpoint_2026-01-01_00-00-00.000000"
-        (self.run_dir / checkpoint).mkdir(parents=True)
-        (self.run_dir / "checkpoint_manager_snapshot.json").write_text(json.dumps(
-            {"latest_checkpoint_result": {"checkpoint_dir_name": checkpoint, "metrics": {"epoch": 2}}}))
+        register_train_checkpoint(self.run_dir, "checkpoint_2026-01-01_00-00-00.000000", epoch=2)
         _send(self.signum)
         raise AssertionError("the signal did not stop fit()")
 

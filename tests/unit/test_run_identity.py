@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from helpers import register_train_checkpoint
 
 import orchestrator.resources as resources
 import orchestrator.search_run
@@ -89,10 +90,7 @@ def test_a_corrupt_checkpoint_to_resume_is_exit_2_before_ray(tmp_path, capsys, m
     monkeypatch.setattr(orchestrator.search_run, "ensure_ray", lambda *a, **k: pytest.fail("Ray started"))
     run = tmp_path / "quickstart"
     record_run_dir(str(run), dumped(f"output_dir={tmp_path}"), "search")
-    (run / "checkpoint_x").mkdir()
-    (run / "checkpoint_x" / "state.pt").write_bytes(b"not a checkpoint")
-    (run / "checkpoint_manager_snapshot.json").write_text(json.dumps(  # Ray Train's record of it
-        {"latest_checkpoint_result": {"checkpoint_dir_name": "checkpoint_x", "metrics": {"epoch": 1}}}))
+    (register_train_checkpoint(run, "checkpoint_x", epoch=1) / "state.pt").write_bytes(b"not a checkpoint")
     code = main(["search", "quickstart", "--set", f"output_dir={tmp_path}"])
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and len(err) == 1, err

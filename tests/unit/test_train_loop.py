@@ -6,7 +6,7 @@ import json
 
 import pytest
 import torch
-from helpers import assert_bitwise_equal, with_changes
+from helpers import assert_bitwise_equal, register_train_checkpoint, with_changes
 from pydantic import ValidationError
 
 from orchestrator.cli import main
@@ -75,7 +75,7 @@ def test_a_finished_train_run_is_reported_from_its_checkpoint_without_workers(tm
     trainer; a checkpoint of fewer epochs, another genotype or another config starts one."""
     from ray import tune
 
-    from orchestrator.retrain import retrain_trial
+    from orchestrator.retrain import RetrainTarget, retrain_trial
     from trainables.checkpoint import STATE_FILE, save_state
     from trainables.train_loop import finished_result
 
@@ -88,12 +88,11 @@ def test_a_finished_train_run_is_reported_from_its_checkpoint_without_workers(tm
     assert finished_result(state, tiny(epochs=1), parse_genotype("darts", "DARTS_V1")) is None
 
     run_dir = tmp_path / "runs" / f"{V2.key}-seed1"  # retrain.run_name: the pair's Train run
-    save_state(run_dir / "checkpoint_2026-12-03_00-00-00.000000" / STATE_FILE, state)
-    (run_dir / "checkpoint_manager_snapshot.json").write_text(json.dumps({"latest_checkpoint_result": {
-        "checkpoint_dir_name": "checkpoint_2026-12-03_00-00-00.000000", "metrics": {"epoch": 1}}}))
+    save_state(register_train_checkpoint(run_dir, "checkpoint_2026-12-03_00-00-00.000000", epoch=1) / STATE_FILE,
+               state)
     reported = []
     monkeypatch.setattr(tune, "report", reported.append)
-    targets = [type("Target", (), {"genotype": V2})()]
+    targets = [RetrainTarget(V2)]
 
     def trial(config):
         retrain_trial({"pair": (0, 1)}, base=config, targets=targets, runs_dir=str(tmp_path / "runs"),
