@@ -13,13 +13,11 @@ import sys
 import threading
 import traceback
 
-from orchestrator import interrupts
-from orchestrator.errors import RunFailed, UsageError
-from search_space.errors import SearchSpaceError
-from trainables.errors import InputError, NonFiniteLossError, ResultWriteError
+from orchestrator import console, interrupts
 
-#: subcommand name -> module under orchestrator.commands (imported lazily: `inspect` must not
-#: pay for importing Ray).
+#: subcommand name -> module under orchestrator.commands. Only the module of the command
+#: being run is imported (all of them for the top-level help): each imports what its command
+#: needs, and `alphadarts dashboard` or `inspect` must not pay seconds for Ray or torch.
 COMMANDS = {
     "inspect": "inspect_cmd",
     "genotype": "genotype_cmd",
@@ -66,9 +64,37 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"alphadarts: error: {message}\n")
 
 
-def _available_commands() -> dict[str, object]:
+#: errors that mean bad input (exit 2) and errors that mean a failed run (exit 1), as
+#: "module:Class". A class is looked up only where its module is already imported: nothing
+#: can raise an error of a module never imported, and importing `search_space` (torch) just
+#: to name its error class would cost every command seconds.
+BAD_INPUT = ("orchestrator.errors:UsageError", "search_space.errors:SearchSpaceError",
+             "trainables.errors:InputError")
+RUN_FAILED = ("orchestrator.errors:RunFailed", "trainables.errors:NonFiniteLossError",
+              "trainables.errors:ResultWriteError")
+
+
+def _loaded(names: tuple[str, ...]) -> tuple[type, ...]:
+    classes = []
+    for name in names:
+        module, cls = name.split(":")
+        if module in sys.modules:
+            classes.append(getattr(sys.modules[module], cls))
+    return tuple(classes)
+
+
+def _named_command(argv: list[str]) -> str | None:
+    """The command argv runs: its first word that is not a flag (the top-level flags take no
+    value), if it names one."""
+    word = next((arg for arg in argv if not arg.startswith("-")), None)
+    return word if word in COMMANDS else None
+
+
+def _available_commands(only: str | None = None) -> dict[str, object]:
     modules = {}
     for name, module in COMMANDS.items():
+        if only is not None and name != only:
+            continue
         try:
             modules[name] = importlib.import_module(f"orchestrator.commands.{module}")
         except ModuleNotFoundError as exc:  # a command whose module is not written yet
@@ -98,14 +124,16 @@ def _add_global_flags(parser: argparse.ArgumentParser, default) -> None:
                       default=default, help="the progress table for new epochs every 5 s instead of every 2 min")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
+    """The whole command line; given the arguments, only the command they name is built
+    (and its module imported), so a command starts without the others' imports."""
     parser = _Parser(prog="alphadarts", description=USER_HELP, epilog=EPILOG,
                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"alphadarts {version()}")
     _add_global_flags(parser, None)
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser,
                                 metavar="COMMAND", title="commands")
-    for module in _available_commands().values():
+    for module in _available_commands(None if argv is None else _named_command(argv)).values():
         module.add_parser(sub)
     for command in sub.choices.values():
         _add_global_flags(command, argparse.SUPPRESS)  # the top-level value unless given here
@@ -113,10 +141,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from orchestrator import console
-
     argv = sys.argv[1:] if argv is None else argv
-    parser = build_parser()
+    parser = build_parser(argv)
     args = parser.parse_args(argv)
     debug = bool(args.debug)
     verbosity = 1 if args.verbosity is None else args.verbosity
@@ -133,17 +159,6 @@ def main(argv: list[str] | None = None) -> int:
         interrupts.install()
     try:
         return int(args.run(args) or 0)
-    except (UsageError, SearchSpaceError, InputError) as exc:
-        if debug:  # the traceback as well, but the same exit code (a 2 stays a 2)
-            traceback.print_exc()
-        print(f"alphadarts: error: {one_line_message(exc)}", file=sys.stderr)
-        return 2
-    except (RunFailed, NonFiniteLossError, ResultWriteError) as exc:
-        if debug:
-            traceback.print_exc()
-        _quiet_ray()
-        print(f"alphadarts: failed: {one_line_message(exc)}", file=sys.stderr)
-        return 1
     except (interrupts.Interrupted, KeyboardInterrupt) as exc:
         if debug:
             traceback.print_exc()
@@ -155,6 +170,18 @@ def main(argv: list[str] | None = None) -> int:
             exc = interrupts.Interrupted("before it could say where (what it saved is kept)")
         print(exc.line(argv), file=sys.stderr)
         return exc.exit_code
+    except Exception as exc:
+        bad_input = isinstance(exc, _loaded(BAD_INPUT))
+        if not bad_input and not isinstance(exc, _loaded(RUN_FAILED)):
+            raise
+        if debug:  # the traceback as well, but the same exit code (a 2 stays a 2)
+            traceback.print_exc()
+        if bad_input:
+            print(f"alphadarts: error: {one_line_message(exc)}", file=sys.stderr)
+            return 2
+        _quiet_ray()
+        print(f"alphadarts: failed: {one_line_message(exc)}", file=sys.stderr)
+        return 1
     finally:
         if previous_sigterm is not None and threading.current_thread() is threading.main_thread():
             signal.signal(signal.SIGTERM, previous_sigterm)

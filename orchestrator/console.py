@@ -1,34 +1,14 @@
-"""What a Tune stage prints while it runs, and what it leaves for TensorBoard.
+"""What a command says to the user outside Ray's own output: how much (-q / -v, set once by
+the CLI) and, at the start and end of a stage, where its results are and how to watch them.
 
-Tune's default output prints every trial's whole result (α, the genotype) and its TensorBoard
-logger warns about list values it cannot draw. Here instead:
-  - `progress_reporting(...)`: Tune's legacy `CLIReporter` at verbosity 1 (the status table
-    only), with the columns a stage names, printed when a trial starts or ends, for new
-    epochs alone at most every `interval_s` seconds, and once at the end;
-  - `ScalarTBXLoggerCallback`: TensorBoard event files with the scalar metrics only (and, when
-    a trial ends, its HParams: knobs -> last scalars), so lists and dicts never reach
-    tensorboardX;
-  - `announce(...)`: the experiment directory and how to look at it, at start and end.
-The Train workers' own "Reporting training result ..." log is silenced in
-`trainables.ray_trainer.quiet_train_worker`.
+Torch-free and Ray-free on purpose: the CLI imports it for every command, and `alphadarts
+dashboard` or `results` should not pay seconds of imports they never use. The progress
+table and TensorBoard logger, which need Ray Tune, are in `orchestrator.tune_output`.
 """
 
 from __future__ import annotations
 
-import logging
-import numbers
-import os
 import shlex
-import time
-
-from ray.tune import CLIReporter
-from ray.tune.logger import TBXLoggerCallback
-
-log = logging.getLogger(__name__)
-
-#: seconds between two progress tables for new epochs alone (a trial that starts or ends
-#: prints sooner; the last table always). `-v` lowers it.
-DEFAULT_INTERVAL_S = 120.0
 
 #: set by the CLI's -q/-v: 0 = no progress table, 1 = the table, 2 = the table more often
 _verbosity = 1
@@ -39,63 +19,8 @@ def set_verbosity(level: int) -> None:
     _verbosity = level
 
 
-class ChangedOnlyReporter(CLIReporter):
-    """A CLIReporter that prints when a trial changed status (at most every `status_s`
-    seconds), when trials only reported new epochs at most every `interval_s` seconds, and
-    always at the end: the number of tables follows the number of trials, not the wall time.
-    Tune's "Result logdir" line (a staging directory under /tmp/ray, not the experiment
-    directory) is left out."""
-
-    def __init__(self, *args, interval_s: float = DEFAULT_INTERVAL_S, status_s: float = 5.0, **kwargs):
-        super().__init__(*args, max_report_frequency=0, **kwargs)
-        self._interval_s, self._status_s = interval_s, status_s
-        self._last_printed = float("-inf")
-        self._last_status: tuple = ()
-        self._last_results: tuple = ()
-
-    def should_report(self, trials, done: bool = False) -> bool:
-        status = tuple(sorted((t.trial_id, t.status) for t in trials))
-        results = tuple(sorted((t.trial_id, (t.last_result or {}).get("training_iteration"))
-                               for t in trials))
-        waited = time.monotonic() - self._last_printed
-        if not (done or (status != self._last_status and waited >= self._status_s)
-                or (results != self._last_results and waited >= self._interval_s)):
-            return False
-        self._last_status, self._last_results = status, results
-        self._last_printed = time.monotonic()
-        return True
-
-    def _print(self, msg: str):
-        super()._print("\n".join(line for line in msg.splitlines()
-                                 if not line.startswith("Result logdir:")))
-
-
-def progress_reporting(metric_columns: list[str], parameter_columns: list[str],
-                       metric: str | None = None, mode: str | None = None) -> dict:
-    """`tune.RunConfig` keyword arguments: the status table with these columns, or nothing
-    with -q. Switches Tune to its legacy output engine (the new one ignores a reporter and
-    prints every trial's whole result), which it reads from the environment."""
-    os.environ["RAY_AIR_NEW_OUTPUT"] = "0"
-    if _verbosity <= 0:
-        return {"verbose": 0}
-    reporter = ChangedOnlyReporter(
-        metric_columns=list(dict.fromkeys(metric_columns)), parameter_columns=list(parameter_columns),
-        metric=metric, mode=mode, max_column_length=24, print_intermediate_tables=True,
-        interval_s=DEFAULT_INTERVAL_S if _verbosity == 1 else 5.0,
-    )
-    return {"verbose": 1, "progress_reporter": reporter}
-
-
-class ScalarTBXLoggerCallback(TBXLoggerCallback):
-    """Tune's TensorBoard logger, given only the numeric metrics of each result: α, the
-    genotype and the rank digests (dicts, lists, strings) live in the Parquet tables and
-    checkpoints, and tensorboardX would only warn about them. A callback of this class in
-    `RunConfig.callbacks` replaces Tune's default one."""
-
-    def log_trial_result(self, iteration: int, trial, result: dict):
-        scalars = {k: v for k, v in result.items()
-                   if k == "config" or (isinstance(v, numbers.Number) and not isinstance(v, bool))}
-        super().log_trial_result(iteration, trial, scalars)
+def verbosity() -> int:
+    return _verbosity
 
 
 def dashboard_command(directory: str) -> str:

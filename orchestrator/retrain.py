@@ -164,7 +164,8 @@ def _run_retrain_locked(config: ExperimentConfig, targets: list[RetrainTarget], 
     from ray import tune
 
     from orchestrator.bench.phases import callbacks as phase_callbacks
-    from orchestrator.console import ScalarTBXLoggerCallback, announce, progress_reporting
+    from orchestrator.console import announce
+    from orchestrator.tune_output import ScalarTBXLoggerCallback, progress_reporting
     from orchestrator.cluster import check_storage
     from orchestrator.in_trial import runs_in_trial
     from orchestrator.ray_runtime import ensure_ray

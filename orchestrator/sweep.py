@@ -26,7 +26,8 @@ from ray import tune
 from orchestrator.cluster import check_storage
 from orchestrator.config import ExperimentConfig
 from orchestrator.bench.phases import callbacks as phase_callbacks
-from orchestrator.console import ScalarTBXLoggerCallback, announce, progress_reporting
+from orchestrator.console import announce
+from orchestrator.tune_output import ScalarTBXLoggerCallback, progress_reporting
 from orchestrator.errors import UsageError
 from orchestrator.in_trial import runs_in_trial
 from orchestrator.interrupts import Interrupted

@@ -23,6 +23,10 @@ if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
 # long: at 0.5 s a warm 2-worker 4-epoch search took 21.5 s instead of 25.3 s here (mean of
 # two each). Set before any Ray instance starts, so that every node and driver inherits it.
 os.environ.setdefault("RAY_TRAIN_HEALTH_CHECK_INTERVAL_S", "0.5")
+# Each worker group of a run also gets a PreemptionWatcher actor: one more process that spends
+# seconds of CPU importing Ray Train, to watch for node preemption, which never happens to
+# the nodes of this machine. Ray Train passes the setting from the driver to its controller.
+os.environ.setdefault("RAY_TRAIN_ENABLE_PREEMPTION_WATCHER", "0")
 
 
 @pytest.fixture(scope="session")

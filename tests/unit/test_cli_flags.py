@@ -2,7 +2,7 @@
 
 import pytest
 
-from orchestrator import console
+from orchestrator import console, tune_output
 from orchestrator.cli import build_parser, main, version
 
 
@@ -43,9 +43,9 @@ def test_quiet_turns_the_progress_table_off(tmp_path, capsys, monkeypatch):
     monkeypatch.delenv("RAY_AIR_NEW_OUTPUT", raising=False)  # progress_reporting sets it: undone after
     main(["-q", "results", str(tmp_path / "missing")])  # exit 2, but the flag took effect
     try:
-        assert console.progress_reporting(["epoch"], ["seed"]) == {"verbose": 0}
+        assert tune_output.progress_reporting(["epoch"], ["seed"]) == {"verbose": 0}
         main(["-v", "results", str(tmp_path / "missing")])
-        reporting = console.progress_reporting(["epoch"], ["seed"])
+        reporting = tune_output.progress_reporting(["epoch"], ["seed"])
         assert reporting["verbose"] == 1 and reporting["progress_reporter"]._interval_s == 5.0
     finally:
         console.set_verbosity(1)
@@ -63,3 +63,23 @@ def test_a_runaway_error_is_cut_in_the_middle_keeping_what_to_do():
     assert line.startswith("the search failed (The actor is dead")
     assert line.endswith("the last checkpoint is /r/c_1; rerun the same command to resume from it")
     assert one_line_message(ValueError("short\ntext")) == "short text"
+
+
+def test_a_command_imports_only_what_it_needs():
+    """Only the module of the command being run is imported: `dashboard` starts without torch
+    or Ray (the CLI used to import every command module, and with them torch and Ray Tune:
+    seconds before any command did anything)."""
+    import subprocess
+    import sys
+
+    script = """
+import sys
+from orchestrator.cli import main
+try:
+    main(["dashboard", "--help"])
+except SystemExit:
+    pass
+print(sorted(m for m in ("torch", "ray") if m in sys.modules))
+"""
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout
+    assert out.splitlines()[-1] == "[]"

@@ -3,7 +3,7 @@ alone at most every interval, always at the end (no Ray run)."""
 
 from types import SimpleNamespace
 
-from orchestrator import console
+from orchestrator import console, tune_output
 
 
 def _trial(trial_id, status, iteration=None):
@@ -13,8 +13,8 @@ def _trial(trial_id, status, iteration=None):
 
 def test_the_table_follows_the_trials_not_the_clock(monkeypatch):
     now = [1000.0]
-    monkeypatch.setattr(console.time, "monotonic", lambda: now[0])
-    reporter = console.ChangedOnlyReporter(metric_columns=["epoch"], interval_s=120, status_s=5)
+    monkeypatch.setattr(tune_output.time, "monotonic", lambda: now[0])
+    reporter = tune_output.ChangedOnlyReporter(metric_columns=["epoch"], interval_s=120, status_s=5)
     trials = [_trial("a", "PENDING"), _trial("b", "PENDING")]
     assert reporter.should_report(trials)            # the first state
     trials[0] = _trial("a", "RUNNING")
@@ -33,7 +33,7 @@ def test_the_table_follows_the_trials_not_the_clock(monkeypatch):
 
 
 def test_tunes_staging_directory_line_is_left_out(capsys):
-    reporter = console.ChangedOnlyReporter(metric_columns=["epoch"])
+    reporter = tune_output.ChangedOnlyReporter(metric_columns=["epoch"])
     reporter._print("== Status ==\nResult logdir: /tmp/ray/session_x/artifacts\nNumber of trials: 1/1")
     out = capsys.readouterr().out
     assert "Result logdir" not in out and "Number of trials: 1/1" in out
