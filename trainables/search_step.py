@@ -49,7 +49,11 @@ class SearchStep:
             if self.order == "first":
                 loss = self.forward(xa, ya, mask_a)
                 check_finite(loss.total, where, "alpha")
-                grads = torch.autograd.grad(loss.total, self.alphas)
+                # an α key with no cell to act in (DARTS with fewer than 3 cells has no normal
+                # cell) gets a zero gradient, as in second order (and every rank holds one
+                # for the all-reduce)
+                grads = torch.autograd.grad(loss.total, self.alphas, allow_unused=True)
+                grads = [torch.zeros_like(a) if g is None else g for a, g in zip(self.alphas, grads)]
             else:
                 lr = self.w_opt.param_groups[0]["lr"]
                 buffers = [self.w_opt.state.get(p, {}).get("momentum_buffer") for p in self.weights]

@@ -335,3 +335,26 @@ def test_two_ranks_with_checkpointing_keep_the_plain_alphas(tmp_path):
     for r in range(2):
         out = torch.load(tmp_path / f"rank{r}.pt")
         assert_bitwise_equal(out["none"], out["mixed_ops"])
+
+
+@pytest.mark.parametrize("order", ["first", "second"])
+def test_an_alpha_key_without_a_cell_gets_a_zero_gradient(order):
+    """A DARTS supernet of fewer than 3 cells has only reduction cells: the normal α acts
+    nowhere. Its gradient is zero in either order (the first-order step used to stop the
+    search with autograd's "not used in the graph")."""
+    from search_space import build_supernet
+    from trainables.config import MimConfig, OptimConfig
+    from trainables.objective import SearchObjective
+    from trainables.search_step import SearchStep, build_optimisers
+
+    torch.manual_seed(0)
+    objective = SearchObjective(build_supernet("darts", 3, 2, 2), MimConfig(patch_size=2, decoder_width=4), seed=0)
+    optim = OptimConfig(alpha_weight_decay=0.0)  # a zero gradient then leaves α as it was
+    w_opt, a_opt, _ = build_optimisers(objective, optim, epochs=1)
+    step = SearchStep(objective, w_opt, a_opt, optim, order)
+    x, y = torch.randn(2, 3, 8, 8), torch.randint(0, 3, (2,))
+    masks = step.sample_masks(x, x)
+    normal, reduce = (a.detach().clone() for a in objective.arch_parameters())
+    step.alpha_step(x, y, masks[0], x, y, masks[1])
+    after_normal, after_reduce = objective.arch_parameters()
+    assert torch.equal(after_normal, normal) and not torch.equal(after_reduce, reduce)
