@@ -1,8 +1,9 @@
 """`alphadarts bench` at tiny sizes: one JSON object with the documented keys; bad input -> 2.
 
-A DARTS bench takes seconds at any size (its supernet is copied per variant), an NB201 one with
-a cell a stage a fraction of that: DARTS runs once, as the JSON case that passes no --space
-(the config's space); the text output, whose lines do not depend on the space, is NB201's."""
+A DARTS bench takes seconds per cell (7.7 s with 3 cells, 2.2 s with 1 here), an NB201 one with
+a cell a stage a fraction of that: DARTS runs once, with one (reduction) cell, as the JSON case
+that passes no --space (the config's space; the 3-cell supernet's agreement with the reference
+is test_fast_mixed_op's); the text output, whose lines do not depend on the space, is NB201's."""
 
 import json
 
@@ -14,7 +15,7 @@ TINY = ["--batch-size", "2", "--channels", "2", "--image-size", "8", "--steps", 
         "--warmup", "0", "--set", "search.mim.patch_size=2"]
 
 
-@pytest.mark.parametrize("space,layers", [("darts", "3"), ("nb201", "1")])
+@pytest.mark.parametrize("space,layers", [("darts", "1"), ("nb201", "1")])
 def test_bench_json_has_the_documented_keys(capsys, space, layers):
     chosen = [] if space == "darts" else ["--space", space]  # no --space: the config's, darts
     code, out, _ = run_cli(capsys, "bench", "--json", *chosen, "--layers", layers,
