@@ -55,8 +55,12 @@ def plot_alpha_history(space: str, key: str, epochs_list: list[int], weights: np
     edges = weights.shape[1]
     cols = 4 if edges > 6 else 3
     rows = -(-edges // cols)
-    figure = new_figure(3.0 * cols, 2.1 * rows)
-    axes = figure.subplots(rows, cols, sharex=True, sharey=True, squeeze=False).ravel()
+    legend_outside = edges == rows * cols  # no spare panel for the legend: a column beside
+    legend_w = 1.5 if legend_outside else 0.0
+    figure, axes = new_figure(3.0 * cols + legend_w, 2.1 * rows + 0.3, rows, cols, left=0.75,
+                              right=0.15 + legend_w, bottom=0.55, top=0.6, wspace=0.2,
+                              hspace=0.5, sharex=True, sharey=True, squeeze=False)
+    axes = axes.ravel()
     marker = "o" if len(epochs_list) <= 12 else None
     for index, (src, dst) in enumerate(edge_names(space, edges)):
         ax = axes[index]
@@ -70,10 +74,10 @@ def plot_alpha_history(space: str, key: str, epochs_list: list[int], weights: np
         ax.grid(alpha=0.3)
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     handles = axes[0].get_legend_handles_labels()
-    if edges < len(axes):  # a spare panel holds the legend
+    if legend_outside:
+        figure.legend(*handles, loc="center right", fontsize=8, frameon=False, title="op")
+    else:  # a spare panel holds the legend
         axes[edges].legend(*handles, loc="center", fontsize=8, frameon=False, title="op")
-    else:
-        figure.legend(*handles, loc="outside right center", fontsize=8, frameon=False, title="op")
     for ax in axes[edges:]:
         ax.axis("off")
     figure.supxlabel("epoch", fontsize=9)

@@ -18,13 +18,13 @@ _BOX = {"boxstyle": "round,pad=0.35", "linewidth": 1.2}
 def draw_genotype(genotype: Genotype, title: str):
     """One figure: both cells of a DARTS genotype side by side, or the NB201 cell."""
     if isinstance(genotype, DartsGenotype):
-        figure = new_figure(11, 8.4)
-        top, bottom = figure.subplots(2, 1)
+        figure, (top, bottom) = new_figure(11, 8.4, 2, 1, left=0.1, right=0.1, bottom=0.1,
+                                           top=0.55, hspace=0.35)
         _darts_cell(top, genotype.normal, genotype.normal_concat, "normal cell")
         _darts_cell(bottom, genotype.reduce, genotype.reduce_concat, "reduction cell")
     elif isinstance(genotype, Nb201Genotype):
-        figure = new_figure(6.5, 4.0)
-        _nb201_cell(figure.subplots(), genotype.ops)
+        figure, ax = new_figure(6.5, 4.0, left=0.1, right=0.1, bottom=0.1, top=0.7)
+        _nb201_cell(ax, genotype.ops)
     else:
         raise TypeError(f"not a genotype: {genotype!r}")
     figure.suptitle(title, fontsize=11)

@@ -21,11 +21,12 @@ _MASK_COLOURS = ListedColormap(colormaps["viridis"](np.linspace(0.0, 0.85, 256))
 
 
 def plot_collapse_signals(epochs: pd.DataFrame, trials: pd.DataFrame, knobs: list[str]):
-    figure = new_figure(11, 4.6)
-    left, right = figure.subplots(1, 2)
     by_mask = "mask_ratio" in knobs and trials["mask_ratio"].notna().any()
     colours = _colours(trials, by_mask)
     ids = [t for t in trials["trial_id"] if t in set(epochs["trial_id"])]
+    legend_rows = -(-len(ids) // 3) if len(ids) <= _LEGEND_MAX else 0
+    figure, (left, right) = new_figure(11, 4.6, 1, 2, left=0.8, right=0.2, top=0.2,
+                                       bottom=0.6 + 0.2 * legend_rows, wspace=0.9)
     for position, trial_id in enumerate(ids):
         rows = epochs[epochs["trial_id"] == trial_id].sort_values("epoch")
         label = _label(trials.set_index("trial_id").loc[trial_id], knobs, trial_id)
@@ -48,8 +49,8 @@ def plot_collapse_signals(epochs: pd.DataFrame, trials: pd.DataFrame, knobs: lis
         mappable = ScalarMappable(Normalize(values.min(), max(values.max(), values.min() + 1e-9)),
                                   _MASK_COLOURS)
         figure.colorbar(mappable, ax=right, label="mask ratio")
-    if len(ids) <= _LEGEND_MAX:
-        figure.legend(*left.get_legend_handles_labels(), loc="outside lower center",
+    if legend_rows:
+        figure.legend(*left.get_legend_handles_labels(), loc="lower center",
                       ncols=min(3, len(ids)), fontsize=7, frameon=False)
     return figure
 

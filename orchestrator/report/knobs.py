@@ -22,8 +22,7 @@ def plot_objective_vs_knob(trials: pd.DataFrame, knob: str, meta: dict):
     gaps = np.diff([position[v] for v in values])
     width = 0.12 * (gaps.min() if len(gaps) else 1.0)
     seeds = sorted(done["seed"].unique()) if "seed" in done else []
-    figure = new_figure(6.0, 4.0)
-    ax = figure.subplots()
+    figure, ax = new_figure(6.0, 4.0, left=0.85, right=0.2, bottom=0.6, top=0.2)
     for number, seed in enumerate(seeds or [None]):
         group = done if seed is None else done[done["seed"] == seed]
         jitter = (number - (len(seeds) - 1) / 2) * width / max(len(seeds), 1) if seeds else 0.0
