@@ -11,7 +11,7 @@ from trainables.reporters import LastReportHeld, MemoryReporter
 from trainables.search_loop import run_search
 from trainables.train_loop import proxy_accuracy
 
-TINY = ["search.epochs=2", "search.data.subset=64", "search.model.channels=4", "search.model.layers=3",
+TINY = ["search.epochs=2", "search.data.subset=64", "search.model.channels=4", "search.model.layers=1",
         "search.mim.decoder_width=8", "proxy.epochs=1", "proxy.data.subset=128",
         "proxy.data.test_subset=64", "proxy.model.channels=4", "proxy.model.layers=2",
         "sweep.objective.metric=proxy_acc"]
