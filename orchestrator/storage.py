@@ -25,9 +25,16 @@ def join(base: str, *parts: str) -> str:
 
 
 def _fs(target: str):
+    """(filesystem, path) of a URI; UsageError (one line) when pyarrow cannot parse it or
+    knows no filesystem of its scheme."""
     import pyarrow.fs
 
-    return pyarrow.fs.FileSystem.from_uri(target)
+    try:
+        return pyarrow.fs.FileSystem.from_uri(target)
+    except ValueError as exc:  # pyarrow's ArrowInvalid: '://', 'foo://x', 'file://'
+        raise UsageError(f"{target!r} is not a URI pyarrow.fs can open, such as s3://BUCKET/PATH, "
+                         f"gs://BUCKET/PATH or file:///ABSOLUTE/PATH ({str(exc).splitlines()[0][:120]})"
+                         ) from None
 
 
 def write_bytes(target: str, data: bytes) -> None:

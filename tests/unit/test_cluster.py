@@ -138,6 +138,19 @@ def test_results_reads_a_sweep_at_a_uri(tmp_path, capsys):
     assert code == 2 and "does not exist" in err
 
 
+@pytest.mark.parametrize("argv", [
+    ["results", "://"],
+    ["results", "foo://bucket/sweep"],
+    ["retrain", "quickstart", "--genotype", "://:"],  # DIR:TRIAL whose DIR is no URI
+])
+def test_a_uri_pyarrow_cannot_open_is_one_line(capsys, argv):
+    """Found by test_bad_input's hypothesis case: pyarrow's ArrowInvalid came out as a traceback."""
+    code, out, err = run_cli(capsys, *argv)
+    lines = err.strip().splitlines()
+    assert code == 2 and len(lines) == 1, err
+    assert "is not a URI pyarrow.fs can open, such as s3://" in lines[0] and "Traceback" not in err
+
+
 def test_dashboard_serves_a_local_copy_of_the_viewable_files_of_a_uri(tmp_path):
     from orchestrator.dashboard import resolve_target, snapshot
 
