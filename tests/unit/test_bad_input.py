@@ -13,6 +13,7 @@ import contextlib
 import io
 import json
 import socket
+import string
 import tempfile
 from pathlib import Path
 
@@ -27,6 +28,19 @@ import orchestrator.sweep
 from orchestrator.cli import COMMANDS, main
 from orchestrator.config import _read_yaml, load_config
 from orchestrator.run_guards import flatten
+
+# Strings come from explicit alphabets. With st.text()'s and st.from_regex's default ones,
+# hypothesis first tabulates every Unicode code point (its category, or whether UTF-8 encodes
+# it): 1.5-3 s in each test process of a fresh clone; later runs read it from .hypothesis/.
+#: What a user could type or a file could hold: printable ASCII and whitespace, control
+#: characters and NUL, Latin-1, a combining accent, CJK, Hebrew with a right-to-left mark, and
+#: an emoji beyond the 16-bit range.
+ANY_CHAR = string.printable + "\x00\x01\x1b\x7f" + "éßÿ\u0301中文\u05d0\u200f\U0001f600"
+
+
+def any_text(max_size: int) -> st.SearchStrategy[str]:
+    return st.text(ANY_CHAR, max_size=max_size)
+
 
 FAST = settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 #: commands that read a CONFIG (and what else they need on the command line)
@@ -121,7 +135,7 @@ def test_a_mapping_where_a_value_belongs(cmd, leaf):
 @FAST
 @given(cmd=command, section=st.sampled_from(["", "search", "search.mim", "search.data", "sweep",
                                              "retrain.optim", "pipeline.select", "proxy.model"]),
-       key=st.from_regex(r"\A[a-z]{3,10}\Z"))
+       key=st.text(string.ascii_lowercase, min_size=3, max_size=10))
 def test_unknown_keys(cmd, section, key):
     raw = json.loads(json.dumps(QUICKSTART))
     node = raw
@@ -156,7 +170,7 @@ def test_out_of_range_values(cmd, data, field):
 
 @FAST
 @given(cmd=command, value=st.one_of(st.lists(st.integers(), max_size=3), st.integers(), st.booleans(),
-                                   st.text(max_size=20).filter(lambda t: t.strip())))
+                                   any_text(20).filter(lambda t: t.strip())))
 def test_yaml_that_is_not_a_mapping(cmd, value):
     text = yaml.safe_dump(value)
     assume(not isinstance(yaml.safe_load(text), dict) and yaml.safe_load(text) is not None)
@@ -207,10 +221,10 @@ def test_set_section_merges_into_the_preset(ratio, depth):
 # --- genotypes, α files, experiment directories --------------------------------------------
 
 genotype_text = st.one_of(
-    st.text(max_size=40),
+    any_text(40),
     st.builds(lambda ops: f"Genotype(normal={ops!r}, normal_concat=[2], reduce=[], reduce_concat=[2])",
-              st.lists(st.tuples(st.text(max_size=8), st.integers(-2, 9)), max_size=3)),
-    st.builds(json.dumps, st.dictionaries(st.text(max_size=6), st.integers(), max_size=3)),
+              st.lists(st.tuples(any_text(8), st.integers(-2, 9)), max_size=3)),
+    st.builds(json.dumps, st.dictionaries(any_text(6), st.integers(), max_size=3)),
 ).filter(lambda t: t.strip() and not Path(t.rpartition(":")[0] or t).exists())
 
 
@@ -228,7 +242,7 @@ def test_bad_genotype_for_retrain(text):
 
 @FAST
 @given(space=st.sampled_from(["darts", "nb201"]), content=st.one_of(
-    st.text(max_size=30),
+    any_text(30),
     st.builds(json.dumps, st.one_of(
         st.lists(st.floats(allow_nan=False), max_size=3),
         st.dictionaries(st.sampled_from(["normal", "reduce", "cell", "x"]),
@@ -271,7 +285,7 @@ def test_directories_that_are_not_an_experiment(tmp_path, cmd, kind):
 
 
 @FAST
-@given(kind=st.sampled_from(["empty", "junk", "corrupt-table"]), trial=st.from_regex(r"\A[a-z0-9_]{1,8}\Z"))
+@given(kind=st.sampled_from(["empty", "junk", "corrupt-table"]), trial=st.text(string.ascii_lowercase + string.digits + "_", min_size=1, max_size=8))
 def test_retrain_from_a_directory_that_is_not_a_sweep(tmp_path, kind, trial):
     path = not_an_experiment(tmp_path, kind)
     assert_bad_input(["retrain", "quickstart", "--genotype", f"{path}:{trial}"], str(path))
