@@ -73,10 +73,10 @@ def run_stage(stage: Callable[..., dict], config, address: str | None = None, **
     from ray.exceptions import RayTaskError
     from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
-    from orchestrator.ray_runtime import check_address_reachable
+    from orchestrator.ray_runtime import check_address_reachable, connect
 
     check_address_reachable(address or os.environ["RAY_ADDRESS"])  # in seconds, not on the GCS' time
-    ray.init(address=address or os.environ["RAY_ADDRESS"], logging_level=logging.WARNING)
+    connect(address or os.environ["RAY_ADDRESS"])
     head = next((n["NodeID"] for n in ray.nodes() if n.get("Alive") and HEAD_MARKER in n["Resources"]),
                 None)
     if head is None:

@@ -23,10 +23,7 @@ def ensure_ray(address: str | None = None, num_cpus: int | None = None) -> None:
     address = address or os.environ.get("RAY_ADDRESS")
     if address:
         check_address_reachable(address)
-        context = ray.init(
-            address=address, logging_level=logging.WARNING,
-            runtime_env={"env_vars": {"RAY_ADDRESS": address}},
-        )
+        context = connect(address, runtime_env={"env_vars": {"RAY_ADDRESS": address}})
     else:
         port = _free_port()
         # address="local": a new instance of our own. Left unset, Ray connects to the cluster
@@ -43,6 +40,28 @@ def ensure_ray(address: str | None = None, num_cpus: int | None = None) -> None:
 
     interrupts.install()
     log.info("Ray dashboard: http://%s", context.dashboard_url)
+
+
+#: what Ray Client says when the server process its proxy started for this client died at once
+CLIENT_SERVER_FAILED = "Starting Ray client server failed"
+
+
+def connect(address: str, **init_kwargs):
+    """`ray.init(address, **init_kwargs)`, tried twice for Ray Client. Its proxy forks one
+    server process per client, and that fork can die at once (seen once here: "Other threads
+    are currently calling into gRPC, skipping fork() handlers", then an empty log, and
+    ray.init raised ConnectionAbortedError): a second connection gets a new server process."""
+    import ray
+
+    for attempt in (1, 2):
+        try:
+            return ray.init(address=address, logging_level=logging.WARNING, **init_kwargs)
+        except (ConnectionError, RuntimeError) as exc:
+            if attempt == 2 or CLIENT_SERVER_FAILED not in str(exc):
+                raise
+            log.warning("Ray Client could not start this client's server at %s; connecting once "
+                        "more", address)
+            ray.shutdown()
 
 
 #: seconds to wait for a Ray head's port to answer before calling the address unreachable
