@@ -72,9 +72,16 @@ def _submit(client, **job) -> str:
 
 
 @pytest.fixture
-def three_nodes():
+def three_nodes(monkeypatch):
     from ray._common.utils import get_ray_address_file
     from ray.cluster_utils import Cluster
+
+    # The head's Ray Client proxy forks a server process per client while its gRPC threads
+    # are busy; with gRPC's fork handlers on, that process sometimes died at once (2 of 6
+    # runs here, session 14: "Other threads are currently calling into gRPC, skipping fork()
+    # handlers", then epoll_wait "Bad file descriptor"; ray-project/ray#63202). The proxy
+    # always execs after fork, the case gRPC's switch is for. The nodes inherit this setting.
+    monkeypatch.setenv("GRPC_ENABLE_FORK_SUPPORT", "false")
 
     # the head writes its address into the machine's "current cluster" file: put it back after
     address_file = Path(get_ray_address_file(None))
