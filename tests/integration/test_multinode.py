@@ -77,7 +77,7 @@ def three_nodes(monkeypatch):
     from ray.cluster_utils import Cluster
 
     # The head's Ray Client proxy forks a server process per client while its gRPC threads
-    # are busy; with gRPC's fork handlers on, that process sometimes died at once (2 of 6
+    # are busy; with gRPC's fork handlers on, that process sometimes died at once (2 of 7
     # runs here, session 14: "Other threads are currently calling into gRPC, skipping fork()
     # handlers", then epoll_wait "Bad file descriptor"; ray-project/ray#63202). The proxy
     # always execs after fork, the case gRPC's switch is for. The nodes inherit this setting.
