@@ -48,9 +48,11 @@ CLIENT_SERVER_FAILED = "Starting Ray client server failed"
 
 def connect(address: str, **init_kwargs):
     """`ray.init(address, **init_kwargs)`, tried twice for Ray Client. Its proxy forks one
-    server process per client, and that fork can die at once (seen once here: "Other threads
-    are currently calling into gRPC, skipping fork() handlers", then an empty log, and
-    ray.init raised ConnectionAbortedError): a second connection gets a new server process."""
+    server process per client, and that fork can die at once ("Other threads are currently
+    calling into gRPC, skipping fork() handlers", then ray.init raises ConnectionAbortedError;
+    ray-project/ray#63202): a second connection gets a new server process. In the one case
+    seen after this retry existed, the second process died too; the multi-node test runs its
+    cluster with GRPC_ENABLE_FORK_SUPPORT=false instead, which users' clusters do not set."""
     import ray
 
     for attempt in (1, 2):
