@@ -15,8 +15,10 @@ that never varied, a directory without a study.
 
 from __future__ import annotations
 
+import contextlib
 import tempfile
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 
 STUDY_FILE = "optuna.db"  # as orchestrator.sweep writes it
@@ -29,17 +31,25 @@ def param_importances(experiment_dir: str, study_name: str, knobs: list[str]) ->
     first}, "constant": {knob: its one value}, "note": why nothing or less was estimated}."""
     answer = {"evaluator": EVALUATOR, "evaluator_doc": EVALUATOR_DOC, "finished_trials": 0,
               "params": {}, "constant": {}, "note": None}
-    db = _local_study(experiment_dir)
-    if db is None or not db.is_file():
-        answer["note"] = f"no {STUDY_FILE} in the directory: importance needs the sweep's Optuna study"
-        return answer
+    from orchestrator.storage import join
+
+    with _local_study(experiment_dir) as db:
+        if db is None or not db.is_file():
+            answer["note"] = f"no {STUDY_FILE} in the directory: importance needs the sweep's Optuna study"
+            return answer
+        return _estimate(answer, db, study_name, knobs, shown=join(experiment_dir, STUDY_FILE))
+
+
+def _estimate(answer: dict, db: Path, study_name: str, knobs: list[str], shown: str) -> dict:
+    """`answer` filled from the study named `study_name` in the local SQLite file `db` (a
+    copy, for a study at a URI: `shown` is where the user's study is)."""
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     try:
         study = optuna.load_study(study_name=study_name, storage=f"sqlite:///{db}")
     except KeyError:
-        answer["note"] = f"{db} holds no study named {study_name!r}"
+        answer["note"] = f"{shown} holds no study named {study_name!r}"
         return answer
     done = [t for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
             if t.value is not None]
@@ -71,19 +81,24 @@ def param_importances(experiment_dir: str, study_name: str, knobs: list[str]) ->
     return answer
 
 
-def _local_study(experiment_dir: str) -> Path | None:
+@contextlib.contextmanager
+def _local_study(experiment_dir: str) -> Iterator[Path | None]:
     """The study file to open: in a local directory itself; from a URI (s3://, gs://) a
-    copy in a temporary file (SQLite opens local files only); None when there is none."""
+    copy in a temporary directory (SQLite opens local files only), removed on leaving;
+    None when there is none."""
     from orchestrator.storage import is_file, is_uri, join, read_bytes
 
     if not is_uri(experiment_dir):
-        return Path(experiment_dir, STUDY_FILE)
+        yield Path(experiment_dir, STUDY_FILE)
+        return
     remote = join(experiment_dir, STUDY_FILE)
     if not is_file(remote):
-        return None
-    copy = Path(tempfile.mkdtemp(prefix="alphadarts-study-"), STUDY_FILE)
-    copy.write_bytes(read_bytes(remote))
-    return copy
+        yield None
+        return
+    with tempfile.TemporaryDirectory(prefix="alphadarts-study-") as scratch:
+        copy = Path(scratch, STUDY_FILE)
+        copy.write_bytes(read_bytes(remote))
+        yield copy
 
 
 def importance_lines(answer: dict, metric: str) -> list[str]:

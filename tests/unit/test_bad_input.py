@@ -95,8 +95,19 @@ def assert_bad_input(argv: list[str], *needles: str) -> str:
     return line
 
 
+#: where this module's config files go: pytest's temporary tree, which it prunes, not /tmp
+#: itself (each run wrote some 500 files there and left them)
+_CONFIG_DIR: list[Path] = []
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _config_dir(tmp_path_factory):
+    _CONFIG_DIR[:] = [tmp_path_factory.mktemp("configs")]
+    yield
+
+
 def config_file(raw, text: str | None = None) -> str:
-    file = tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False)
+    file = tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False, dir=_CONFIG_DIR[0])
     with file:
         file.write(text if text is not None else yaml.safe_dump(raw))
     return file.name

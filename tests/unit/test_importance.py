@@ -89,3 +89,24 @@ def test_failed_trials_do_not_count(tmp_path):
     trial.suggest_float("mask_ratio", 0.0, 0.9)
     study.tell(trial, state=optuna.trial.TrialState.FAIL)
     assert param_importances(str(tmp_path), "t", META["knobs"])["finished_trials"] == 3
+
+
+def test_a_study_at_a_uri_is_read_from_a_copy_that_is_removed_after(tmp_path, monkeypatch):
+    """SQLite opens local files only, so a study at a URI is copied to a temporary directory;
+    that copy goes when the answer is made (each `alphadarts results` left one behind)."""
+    import tempfile
+
+    (tmp_path / "sweep").mkdir()
+    _study(tmp_path / "sweep", 4)
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    answer = param_importances(f"file://{tmp_path / 'sweep'}", "t", META["knobs"])
+    assert answer["finished_trials"] == 4 and answer["note"] is None
+    assert list(scratch.iterdir()) == []
+
+
+def test_a_study_file_without_the_named_study_is_said_with_its_place(tmp_path):
+    _study(tmp_path, 3, name="other")
+    answer = param_importances(f"file://{tmp_path}", "t", META["knobs"])
+    assert answer["note"] == f"file://{tmp_path}/optuna.db holds no study named 't'"
