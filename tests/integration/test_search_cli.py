@@ -27,6 +27,12 @@ def test_search_writes_the_run_directory_and_resumes(ray_session, tmp_path, caps
     assert genotype["space"] == "darts"
     assert genotype == epochs[-1]["genotype"] and summary["genotype"]["hash"] == epochs[-1]["genotype_hash"]
     assert list(run_dir.glob("checkpoint_*"))
+    # the run had no Ray Datasets, so Ray Train started no DatasetManager actor for it
+    from ray.util.state import list_actors
+
+    address = ray_session.get_runtime_context().gcs_address
+    assert not list_actors(address=address, filters=[("class_name", "=", "DatasetManager")])
+    assert list_actors(address=address, filters=[("class_name", "=", "TrainController")])
 
     saved = json.loads((run_dir / "config.json").read_text())
     assert saved["search"]["mim"]["mask_ratio"] == 0.5 and saved["search"]["epochs"] == 2
