@@ -96,7 +96,7 @@ def assert_bad_input(argv: list[str], *needles: str) -> str:
 
 
 #: where this module's config files go: pytest's temporary tree, which it prunes, not /tmp
-#: itself (each run wrote some 500 files there and left them)
+#: itself (each run of this module left 45 files there)
 _CONFIG_DIR: list[Path] = []
 
 
