@@ -3,10 +3,11 @@ a node in the middle and still finishes every trial exactly once.
 
 The cluster (`ray.cluster_utils.Cluster`) is laid out as cluster.yaml lays out a cloud one:
 a head that offers no CPU but the `driver` resource (so it runs the sweep's driver, the
-trials' drivers and their Train controllers, nothing else), and two worker nodes with 2 CPUs
-each for the Train workers (1 CPU each: at most two trials per node, so the three trials
-run on both). The test process never connects to this cluster (no `ray.init`): it only
-submits the job through the dashboard's job API, watches the result tables on disk, and
+trials' drivers and their Train controllers, nothing else), and two worker nodes with 1 CPU
+each for the Train workers (1 CPU each: one trial per node, so the two trials run on both,
+and the node lost takes one of them; the other trial's node is untouched, and the lost
+trial resumes there once that trial is done). The test process never connects to this
+cluster (no `ray.init`): it only submits the job through the dashboard's job API, watches the result tables on disk, and
 kills a node, so it does not clash with the Ray instance other integration tests share.
 """
 
@@ -36,8 +37,8 @@ SWEEP = [
     *tiny_search(epochs=EPOCHS, subset=128, cpus_per_worker=1),
     # Train replaces a lost worker group on the remaining nodes, from the last checkpoint
     "--set", "search.runtime.max_failures=3",
-    "--set", "sweep.num_samples=3",
-    "--set", "sweep.max_concurrent_trials=3",
+    "--set", "sweep.num_samples=2",
+    "--set", "sweep.max_concurrent_trials=2",
     "--set", f"sweep.scheduler.grace_period={EPOCHS}",  # ASHA stops nothing: every trial runs out
     "--set", "sweep.objective.metric=alpha_ce",
     "--set", "cluster.driver_resource=driver",
@@ -94,7 +95,7 @@ def three_nodes(monkeypatch):
                         "dashboard_port": _free_port(), "dashboard_agent_listen_port": _free_port(),
                         "ray_client_server_port": _free_port()},
     )
-    workers = [cluster.add_node(num_cpus=2) for _ in range(2)]
+    workers = [cluster.add_node(num_cpus=1) for _ in range(2)]
     cluster.wait_for_nodes()
     yield cluster, workers
     # Not cluster.shutdown(): it also resets this process's internal-KV client and deletes
@@ -150,12 +151,12 @@ def test_sweep_job_on_three_nodes_survives_a_lost_node(three_nodes, tmp_path):
     # the job's log: the command's output with the workers' forwarded lines interleaved
     summary = next(json.loads(line) for line in reversed(logs.splitlines())
                    if line.startswith('{"experiment_dir"'))
-    assert summary["trials_by_status"] == {"TERMINATED": 3}
+    assert summary["trials_by_status"] == {"TERMINATED": 2}
 
     exp = tmp_path / "mn-sweep"
     trials = pd.read_parquet(exp / "trials.parquet")
     epochs = pd.read_parquet(exp / "epochs.parquet")
-    assert len(trials) == 3 and (trials.status == "TERMINATED").all() and (trials.epochs == EPOCHS).all()
+    assert len(trials) == 2 and (trials.status == "TERMINATED").all() and (trials.epochs == EPOCHS).all()
 
     # trials ran on both worker nodes, never on the head (it offers drivers only)
     assert set(epochs.train_node_id) <= {n.node_id for n in workers}
@@ -171,17 +172,17 @@ def test_sweep_job_on_three_nodes_survives_a_lost_node(three_nodes, tmp_path):
     # the trials on the lost node went on elsewhere, from their last checkpoint
     victims = epochs[epochs.train_node_id == killed].groupby("trial_id").epoch.max()
     victims = victims[victims < EPOCHS]
-    assert len(victims) >= 1
+    assert len(victims) == 1  # one trial per node
     for trial_id, checkpointed in victims.items():
         after = epochs[(epochs.trial_id == trial_id) & (epochs.epoch > checkpointed)]
         assert (after.train_node_id != killed).all()
         assert (after.resumed_from_epoch == checkpointed).all() and checkpointed > 0
     untouched = epochs[~epochs.trial_id.isin(victims.index)]
-    assert (untouched.resumed_from_epoch == 0).all()
+    assert untouched.trial_id.nunique() == 1 and (untouched.resumed_from_epoch == 0).all()
 
     # the Optuna study: one finished trial per Tune trial, none lost, none twice
     study = optuna.load_study(study_name="mn", storage=f"sqlite:///{exp / 'optuna.db'}")
-    assert [t.state for t in study.trials] == [optuna.trial.TrialState.COMPLETE] * 3
+    assert [t.state for t in study.trials] == [optuna.trial.TrialState.COMPLETE] * 2
 
     # through Ray Client the stage runs on the head and its errors come back as themselves:
     # a local output_dir on this (still multi-node) cluster is refused, exit 2, one line
