@@ -7,8 +7,9 @@ trials' drivers and their Train controllers, nothing else), and two worker nodes
 each for the Train workers (1 CPU each: one trial per node, so the two trials run on both,
 and the node lost takes one of them; the other trial's node is untouched, and the lost
 trial resumes there once that trial is done). The test process never connects to this
-cluster (no `ray.init`): it only submits the job through the dashboard's job API, watches the result tables on disk, and
-kills a node, so it does not clash with the Ray instance other integration tests share.
+cluster (no `ray.init`): it only submits the job through the dashboard's job API, watches
+the result tables on disk, and kills a node, so it does not clash with the Ray instance
+other integration tests share.
 """
 
 import json
