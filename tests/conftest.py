@@ -5,11 +5,19 @@ import os
 import signal
 
 import pytest
-import torch
 
-# Test tensors are tiny: a second intra-op thread buys nothing, and on a loaded 2-core machine
-# OpenMP threads that spin-wait for each other made one tiny step 300x slower (seen here).
-torch.set_num_threads(1)
+
+def pytest_configure(config):
+    """Test tensors are tiny: a second intra-op thread buys nothing, and on a loaded 2-core
+    machine OpenMP threads that spin-wait for each other made one tiny step 300x slower (seen
+    here). Set in every process that runs tests; pytest-xdist's controller runs none, and
+    importing torch there took CPU from its workers as they started."""
+    if config.getoption("numprocesses", None) and "PYTEST_XDIST_WORKER" not in os.environ:
+        return
+    import torch
+
+    torch.set_num_threads(1)
+
 
 # The stop tests send SIGINT as a terminal does. A shell starts a background job with SIGINT
 # ignored, Python then installs no KeyboardInterrupt handler, and the commands those tests
