@@ -17,7 +17,7 @@ from orchestrator.sweep_config import SweepConfig
 from orchestrator.validation_errors import describe_validation_error
 from orchestrator.yaml_input import DuplicateKeyError, load_strict
 from search_space import get_space, space_names
-from trainables.config import SearchConfig, StrictModel
+from trainables.config import DataSource, ModelConfig, SearchConfig, StrictModel
 from trainables.train_config import TrainConfig
 
 
@@ -41,15 +41,24 @@ class ExperimentConfig(StrictModel):
     @classmethod
     def _training_in_the_search_space(cls, raw):
         """The retrain and proxy sections train genotypes of the searched space: their
-        `space` defaults to `search.model.space`, so one setting moves the whole experiment."""
+        `space` defaults to `search.model.space`, so one setting moves the whole experiment.
+        The proxy scores on images held out of the search's own training set: its data
+        source (dataset, root) is the search's unless it names one (refused if it differs)."""
         if not isinstance(raw, dict):
             return raw
-        search = raw.get("search")
-        model = search.get("model") if isinstance(search, dict) else None
-        space = model.get("space") if isinstance(model, dict) else None
+        raw = dict(raw)
+        search = raw.get("search") if isinstance(raw.get("search"), dict) else {}
+        proxy = raw.get("proxy")
+        if isinstance(proxy, dict) and isinstance(proxy.get("data", {}), dict):
+            source = search.get("data") if isinstance(search.get("data"), dict) else {}
+            data = dict(proxy.get("data", {}))
+            for key in ("dataset", "root"):
+                data.setdefault(key, source.get(key, DataSource.model_fields[key].default))
+            raw["proxy"] = {**proxy, "data": data}
+        model = search.get("model") if isinstance(search.get("model"), dict) else {}
+        space = model.get("space", ModelConfig.model_fields["space"].default)
         if space not in space_names():  # an unknown space is reported once, as search's
             return raw
-        raw = dict(raw)
         for section in ("retrain", "proxy"):
             train = raw.get(section, {} if section == "retrain" else None)
             if isinstance(train, dict) and "space" not in train:
@@ -69,10 +78,36 @@ class ExperimentConfig(StrictModel):
             if train is not None and train.space != space:
                 raise ValueError(f"{section}.space={train.space!r} must be the search's space "
                                  f"(search.model.space={space!r})")
-        if self.sweep.objective.needs_proxy and self.proxy is None:
-            raise ValueError(f"sweep.objective.metric={self.sweep.objective.metric!r} needs a proxy "
-                             "section (a short TrainConfig; the quickstart preset has one)")
         return self
+
+    @model_validator(mode="after")
+    def _proxy_scores_on_held_out_training_images(self) -> "ExperimentConfig":
+        """The proxy ranks genotypes on images set aside from the search's own training set:
+        the same dataset, and a holdout that is not empty."""
+        if self.proxy is None:
+            return self
+        data, search = self.proxy.data, self.search.data
+        if (data.dataset, data.root) != (search.dataset, search.root):
+            raise ValueError(
+                f"proxy.data.dataset={data.dataset!r} (root {data.root!r}) must be the search's "
+                f"(search.data.dataset={search.dataset!r}, root {search.root!r}): the proxy scores "
+                "genotypes on images held out of the search's training set"
+            )
+        if data.holdout <= 0:
+            raise ValueError(
+                f"proxy.data.holdout={data.holdout} must be above 0: the proxy scores genotypes on "
+                "that share of the training set, never on the test split (e.g. 0.1)"
+            )
+        return self
+
+    @property
+    def sweep_search(self) -> SearchConfig:
+        """The search each sweep trial starts from: with a proxy objective, the images the
+        proxy scores on are set aside from the search's training set too."""
+        if not self.sweep.objective.needs_proxy or self.proxy is None:
+            return self.search
+        data = self.search.data.model_copy(update={"holdout": self.proxy.data.holdout})
+        return self.search.model_copy(update={"data": data})
 
     @property
     def storage_path(self) -> str:

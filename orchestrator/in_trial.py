@@ -18,7 +18,9 @@ from search_space import Genotype
 from trainables.config import SearchConfig, WorkerResources
 from trainables.distributed import Collective
 from trainables.run_dir_checkpoints import RunDirCheckpoints
-from trainables.search_job import search_then_proxy
+from trainables.proxy_objective import ProxyObjective, scored
+from trainables.reporters import Reporter
+from trainables.search_job import run_search_job
 from trainables.train_config import TrainConfig
 from trainables.train_loop import run_train
 
@@ -60,25 +62,25 @@ def trial_collective(runtime: WorkerResources) -> Collective:
     return Collective(0, 1, torch.device("cuda", 0) if runtime.use_gpu else torch.device("cpu"))
 
 
-def search_in_trial(search: SearchConfig, proxy: TrainConfig | None, run_dir: str) -> None:
+def search_in_trial(search: SearchConfig, objective: ProxyObjective | None, run_dir: str) -> None:
     checkpoints = RunDirCheckpoints(run_dir, SEARCH_KEEP_CHECKPOINTS)
-    if report_finished_run(checkpoints, search.epochs):
-        return
-    search_then_proxy(search, proxy, TuneTrialReporter(checkpoints), trial_collective(search.runtime))
+    collective = trial_collective(search.runtime)
+    reporter = TuneTrialReporter(checkpoints)
+    if not report_finished_run(checkpoints, search.epochs, scored(reporter, objective, search.model.space, collective)):
+        run_search_job(search, objective, reporter, collective)
 
 
-def report_finished_run(checkpoints: RunDirCheckpoints, epochs: int) -> bool:
+def report_finished_run(checkpoints: RunDirCheckpoints, epochs: int, reporter: Reporter) -> bool:
     """A run whose last epoch is already checkpointed (its driver was killed after the
     report, before Tune saved that the trial ended): report that epoch again, from the
-    checkpoint, so that the restored trial ends with its metrics (Tune and ASHA need a
+    checkpoint, through `reporter` (which scores it where the sweep ranks by the proxy), so
+    that the restored trial ends with its metrics and objective (Tune and ASHA need a
     result; the loop would run no epoch and report nothing). The sweep's tables record
     an epoch once."""
     state = checkpoints.latest_state()
     if state is None or int(state["epoch"]) < epochs or not state.get("history"):
         return False
-    from ray import tune
-
-    tune.report({**state["history"][-1], "checkpoint_path": str(checkpoints.latest())})
+    reporter.report({**state["history"][-1], "checkpoint_path": str(checkpoints.latest())}, None)
     return True
 
 

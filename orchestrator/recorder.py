@@ -8,6 +8,7 @@ the objective and the last epoch's metrics, epochs.parquet with every epoch's re
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 from ray import cloudpickle, tune
@@ -22,6 +23,7 @@ from orchestrator.results import (
     write_trials,
 )
 from orchestrator.storage import join
+from orchestrator.sweep_config import trial_knobs
 from search_space import genotype_from_dict
 from trainables.checkpoint import STATE_FILE, load_state
 
@@ -114,16 +116,20 @@ class SweepRecorder(TrialTableRecorder):
         self.searches_dir = searches_dir
 
     def trial_fields(self, trial) -> dict:
-        return {**{knob: trial.config[knob] for knob in self.meta["knobs"]},
+        knobs = trial_knobs(trial.config, self.meta.get("seeds"))
+        return {**{knob: knobs[knob] for knob in self.meta["knobs"]},
                 "run_dir": join(self.searches_dir, trial.trial_id)}
 
     def result_fields(self, trial, result: dict) -> dict:
         genotype = genotype_from_dict(result["genotype"])
+        scores = {"objective": result.get(self.meta["metric"]),
+                  **{name: result.get(name) for name in TRIAL_METRICS}}
+        # the proxy score arrives with some epochs only (NaN in the others): a trial keeps
+        # the last one it had
+        scores = {k: v for k, v in scores.items() if not (isinstance(v, float) and math.isnan(v))}
         return dict(
             epochs=result["epoch"],
-            # a proxy objective arrives with the last epoch only: None until then
-            objective=result.get(self.meta["metric"]),
-            **{name: result.get(name) for name in TRIAL_METRICS},
+            **scores,
             genotype=str(genotype),
             genotype_json=genotype.to_json(),
             genotype_hash=result["genotype_hash"],

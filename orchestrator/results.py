@@ -19,7 +19,7 @@ import pyarrow.parquet as pq
 
 from orchestrator.errors import UsageError
 from orchestrator.storage import is_dir, join, read_parquet, write_bytes
-from trainables.metrics import PER_TRIAL_METRICS, PLACEMENT_METRICS, SEARCH_EPOCH_METRICS
+from trainables.metrics import PER_TRIAL_METRICS, PLACEMENT_METRICS, PROXY_METRICS, SEARCH_EPOCH_METRICS
 
 TRIALS_FILE = "trials.parquet"
 EPOCHS_FILE = "epochs.parquet"
@@ -59,9 +59,11 @@ TRIAL_COLUMNS = {
     "time_total_s": pa.float64(),
 }
 
+EPOCH_METRICS = SEARCH_EPOCH_METRICS + PROXY_METRICS + PLACEMENT_METRICS
+
 EPOCH_SCHEMA = pa.schema(
     [("trial_id", pa.string())]
-    + [(m.name, ARROW_TYPES[m.type]) for m in SEARCH_EPOCH_METRICS + PLACEMENT_METRICS]
+    + [(m.name, ARROW_TYPES[m.type]) for m in EPOCH_METRICS]
     + [("checkpoint_path", pa.string())]
 )
 
@@ -69,12 +71,15 @@ EPOCH_SCHEMA = pa.schema(
 def epoch_row(trial_id: str, metrics: dict, checkpoint_path: str | None = None) -> dict:
     """One epochs.parquet row from a search epoch's report: structured values as JSON."""
     row = {"trial_id": trial_id, "checkpoint_path": checkpoint_path}
-    for m in SEARCH_EPOCH_METRICS + PLACEMENT_METRICS:
+    for m in EPOCH_METRICS:
         value = metrics.get(m.name)
         row[m.name] = json.dumps(value) if m.type is dict and value is not None else value
     return row
 
+#: a trial that will not run again: it ran every epoch, ASHA stopped it, or it failed
 FINISHED = ("TERMINATED", "STOPPED", "ERROR")
+#: a trial that ended with results: it ran every epoch, or ASHA stopped it at a rung
+ENDED = ("TERMINATED", "STOPPED")
 
 
 def trials_schema(meta: dict) -> pa.Schema:

@@ -78,12 +78,13 @@ def load_retrain(directory: str) -> pd.DataFrame | None:
 
 def genotype_leaderboard(retrain: pd.DataFrame) -> pd.DataFrame:
     """One row per genotype, best mean test accuracy first: mean and standard deviation of
-    the final test accuracy over the seeds that finished (rows with a test accuracy), how
-    many did and how many did not, size, and where the genotype came from. Genotypes with
-    no finished seed come last."""
+    the final test accuracy over the seeds that finished (status TERMINATED: every epoch
+    ran; a stopped or failed run's last test accuracy is an earlier epoch's), how many did
+    and how many did not, size, and where the genotype came from. Genotypes with no
+    finished seed come last."""
     rows = []
     for key, group in retrain.groupby("genotype_hash", sort=False):
-        done = group[group["test_acc"].notna()]
+        done = group[(group["status"] == "TERMINATED") & group["test_acc"].notna()]
         sources = sorted({t for trials in group["source_trials"] if trials is not None for t in trials})
         first = done.iloc[0] if len(done) else group.iloc[0]  # failed runs may lack sizes
         rows.append({

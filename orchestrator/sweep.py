@@ -48,7 +48,16 @@ from orchestrator.storage import (
     write_bytes,
     write_json,
 )
-from orchestrator.sweep_config import FloatRange, IntRange, SweepSpace, apply_knobs, encode_phases
+from orchestrator.sweep_config import (
+    KNOB_FIELDS,
+    TRIAL_INDEX,
+    FloatRange,
+    IntRange,
+    SweepSpace,
+    apply_knobs,
+    encode_phases,
+    trial_knobs,
+)
 from orchestrator.trial_runner import (
     concurrent_trials,
     DRIVER_CPU,
@@ -61,8 +70,8 @@ from trainables.atomic_files import atomic_write_bytes
 from trainables.config import SearchConfig
 from trainables.data import check_data_source
 from trainables.metrics import OBJECTIVE_GOALS
-from trainables.train_config import TrainConfig
 from trainables.phase_log import mark
+from trainables.proxy_objective import ProxyObjective
 
 log = logging.getLogger(__name__)
 
@@ -86,15 +95,22 @@ def check_sweep(config: ExperimentConfig, address: str | None = None) -> None:
         raise UsageError(
             f"sweep.scheduler.grace_period={grace} must not exceed search.epochs={epochs}"
         )
+    if config.sweep.objective.needs_proxy and config.proxy is None:
+        raise UsageError(
+            f"sweep.objective.metric={config.sweep.objective.metric!r} needs a proxy section (how "
+            "each trial's genotype is trained and scored; every preset has one: see "
+            "orchestrator/presets/quickstart.yaml)"
+        )
     check_data_source(config.search.data, on_this_machine=starts_local_ray(address))
 
 
 # --- knobs ---------------------------------------------------------------------------------
 
 def tune_space(space: SweepSpace) -> dict:
-    """The swept knobs as Tune domains; OptunaSearch turns them into Optuna distributions."""
+    """The knobs the searcher proposes, as Tune domains; OptunaSearch turns them into Optuna
+    distributions. The seed is not among them: `Repeater` runs every setting with each seed."""
     domains = {}
-    for knob in space.swept:
+    for knob in space.searched:
         value = getattr(space, knob)
         if isinstance(value, FloatRange):
             if value.log:
@@ -112,35 +128,67 @@ def tune_space(space: SweepSpace) -> dict:
     return domains
 
 
+def baseline_setting(space: SweepSpace, search: SearchConfig) -> dict | None:
+    """Plain DARTS, the setting every sweep over `mask_ratio` evaluates first (when its range
+    holds 0): mask ratio 0 and the other knobs at the search section's values (or, where the
+    knob's range does not hold that value, its first choice or low end). Without it a sweep
+    could end with no baseline to compare MIM against."""
+    ratios = space.mask_ratio
+    if ratios is None or (0.0 not in ratios if isinstance(ratios, tuple) else ratios.low != 0.0):
+        return None
+    point = {"mask_ratio": 0.0}
+    for knob in space.searched:
+        if knob == "mask_ratio":
+            continue
+        domain, value = getattr(space, knob), _search_value(search, knob)
+        if isinstance(domain, (FloatRange, IntRange)):
+            point[knob] = value if domain.low <= value <= domain.high else domain.low
+        else:
+            point[knob] = value if value in domain else domain[0]
+        if knob == "phases":
+            point[knob] = encode_phases(point[knob])
+    return point
+
+
+def _search_value(search: SearchConfig, knob: str):
+    section, field = KNOB_FIELDS[knob] if len(KNOB_FIELDS[knob]) == 2 else (None, KNOB_FIELDS[knob][0])
+    return getattr(search.mim if section == "mim" else search, field)
+
+
 # --- one trial -----------------------------------------------------------------------------
 
-def run_trial(knobs: dict, *, base: SearchConfig, proxy: TrainConfig | None, searches_dir: str,
-              in_trial: bool) -> None:
+def run_trial(config: dict, *, base: SearchConfig, seeds: list[int] | None,
+              objective: ProxyObjective | None, searches_dir: str, in_trial: bool) -> None:
     """Tune function trainable: one supernet search with this trial's knobs, in this trial's
     process (one worker) or on Ray Train (several).
 
-    `base` is the validated search config itself; the knobs are applied (and the result
-    validated) here, once, and the loop receives that object. The run directory is named
-    after the trial id, so a restarted trial (a resumed sweep, a retried failure) finds it
-    and continues from the last checkpoint. With a `proxy` config the derived genotype is
-    trained from scratch after the search and its accuracy reported with the last epoch
-    (`proxy_acc`).
-    """
+    `base` is the validated search config itself; the knobs (and the seed of this trial's
+    replicate) are applied, and the result validated, here, once, and the loop receives that
+    object. The run directory is named after the trial id, so a restarted trial (a resumed
+    sweep, a retried failure) finds it and continues from the last checkpoint. With a proxy
+    `objective` the derived genotype is scored at the objective's epochs (`proxy_acc`)."""
     trial_id = tune.get_context().get_trial_id()
     mark("trial_start", run=trial_id)
-    search = apply_knobs(base, knobs)
+    search = apply_knobs(base, trial_knobs(config, seeds))
     if in_trial:  # decided by the driver, which also sized the trial's resources for it
         from orchestrator.in_trial import search_in_trial
 
-        search_in_trial(search, proxy, join(searches_dir, trial_id))
+        search_in_trial(search, objective, join(searches_dir, trial_id))
     else:
         from ray.tune.integration.ray_train import TuneReportCallback
 
         from trainables.ray_search import build_search_trainer
 
         fit_in_trial(build_search_trainer(search, searches_dir, trial_id, callbacks=[TuneReportCallback()],
-                                          proxy=proxy))
+                                          objective=objective))
     mark("trial_end", run=trial_id)
+
+
+def proxy_objective(config: ExperimentConfig) -> ProxyObjective | None:
+    """How the sweep's trials score their genotypes: at ASHA's rungs and the last epoch."""
+    if not config.sweep.objective.needs_proxy:
+        return None
+    return ProxyObjective(config.proxy, config.sweep.scheduler.rung_epochs(config.search.epochs))
 
 
 def max_concurrent_trials(config: ExperimentConfig, cluster: dict[str, float]) -> int:
@@ -205,8 +253,8 @@ def _run_sweep_locked(config: ExperimentConfig, path: str, address: str | None, 
     searches_dir = join(path, SEARCHES_DIR)
     trainable = tune.with_resources(
         tune.with_parameters(
-            run_trial, base=config.search, searches_dir=searches_dir,
-            proxy=config.proxy if config.sweep.objective.needs_proxy else None,
+            run_trial, base=config.sweep_search, seeds=config.sweep.space.seeds,
+            objective=proxy_objective(config), searches_dir=searches_dir,
             in_trial=sweep_runs_in_trial(config),
         ),
         trainable_resources(config.search.runtime, sweep_runs_in_trial(config), config.cluster.driver_resource),
@@ -287,56 +335,62 @@ def _study_url(study: Path) -> str:
     return f"sqlite:///{study}"
 
 
-def progress_columns(config: ExperimentConfig) -> tuple[list[str], list[str]]:
+def progress_columns(config: ExperimentConfig) -> tuple[list[str], dict[str, str]]:
     """The status table's metric and parameter columns: the epoch, the objective (and what
-    ASHA prunes on), the collapse signals and the MIM loss; the swept knobs."""
+    ASHA prunes on), the supernet's α-split accuracy, the collapse signals and the MIM loss;
+    the searched knobs and, where seeds are swept, the replicate's index into them."""
     objective = config.sweep.objective
-    metrics = ["epoch", objective.metric, objective.pruning_metric, "param_free_ops",
+    metrics = ["epoch", objective.metric, objective.pruning_metric, "alpha_acc", "param_free_ops",
                "alpha_entropy", "mim_loss"]
-    return metrics, list(config.sweep.space.swept)
+    knobs = {knob: knob for knob in config.sweep.space.searched}
+    if config.sweep.space.seeds is not None:
+        knobs[TRIAL_INDEX] = "seed #"
+    return metrics, knobs
+
+
+def asha_scheduler(config: ExperimentConfig):
+    """ASHA on `epoch`, comparing the objective at its rungs (the proxy objective is scored
+    at exactly those epochs: `proxy_objective`)."""
+    from ray.tune.schedulers import ASHAScheduler
+
+    sweep = config.sweep
+    pruning = sweep.objective.pruning_metric
+    return ASHAScheduler(
+        time_attr="epoch",
+        metric=pruning,
+        mode=OBJECTIVE_GOALS[pruning],
+        max_t=config.search.epochs,
+        grace_period=sweep.scheduler.grace_period,
+        reduction_factor=sweep.scheduler.reduction_factor,
+    )
 
 
 def _new_tuner(config: ExperimentConfig, path: str, trainable, searches_dir: str, concurrency: int):
-    import optuna
-    from ray.tune.schedulers import ASHAScheduler
-    from ray.tune.search.optuna import OptunaSearch
-
     sweep = config.sweep
     metric, mode = sweep.objective.metric, sweep.objective.mode
-    study = study_file(config)
-    study.parent.mkdir(parents=True, exist_ok=True)
-    searcher = OptunaSearch(
-        study_name=config.name,
-        storage=optuna.storages.RDBStorage(_study_url(study)),
-        seed=sweep.sampler_seed,
-        metric=metric,
-        mode=mode,
-    )
-    pruning = sweep.objective.pruning_metric
+    seeds = sweep.space.seeds
     meta = {
         "metric": metric,
         "mode": mode,
         "knobs": sweep.space.swept,
+        "seeds": seeds,
         "epochs": config.search.epochs,
         "space": config.search.model.space,
         "study_name": config.name,
     }
+    if sweep.space.searched:
+        search_alg, param_space, num_samples = _searcher(config), tune_space(sweep.space), sweep.num_samples
+    else:  # only the seed is swept: one setting, a grid over its replicates
+        search_alg, param_space, num_samples = None, {TRIAL_INDEX: tune.grid_search(list(range(len(seeds))))}, 1
     return tune.Tuner(
         trainable,
-        param_space=tune_space(sweep.space),
+        param_space=param_space,
         tune_config=tune.TuneConfig(
             # metric and mode are set on the searcher (the objective) and on ASHA (what it
-            # prunes on: the objective, or alpha_acc when the objective comes after the search)
-            search_alg=searcher,
-            scheduler=ASHAScheduler(
-                time_attr="epoch",
-                metric=pruning,
-                mode=OBJECTIVE_GOALS[pruning],
-                max_t=config.search.epochs,
-                grace_period=sweep.scheduler.grace_period,
-                reduction_factor=sweep.scheduler.reduction_factor,
-            ),
-            num_samples=sweep.num_samples,
+            # prunes on), nowhere else (RAY.md)
+            search_alg=search_alg,
+            scheduler=asha_scheduler(config),
+            num_samples=num_samples,
             max_concurrent_trials=concurrency,
             # a finished trial's process runs the next one: no new process importing torch
             reuse_actors=True,
@@ -351,3 +405,27 @@ def _new_tuner(config: ExperimentConfig, path: str, trainable, searches_dir: str
             **progress_reporting(*progress_columns(config), metric=metric, mode=mode),
         ),
     )
+
+
+def _searcher(config: ExperimentConfig):
+    """Optuna's TPE over the knobs, plain DARTS first where the mask ratio is swept, each
+    proposed setting run once per seed (`Repeater`; Optuna learns from the mean over the
+    seeds, so a seed is a replicate, not a knob to tune)."""
+    import optuna
+    from ray.tune.search import Repeater
+    from ray.tune.search.optuna import OptunaSearch
+
+    sweep = config.sweep
+    study = study_file(config)
+    study.parent.mkdir(parents=True, exist_ok=True)
+    baseline = baseline_setting(sweep.space, config.search)
+    optuna_search = OptunaSearch(
+        study_name=config.name,
+        storage=optuna.storages.RDBStorage(_study_url(study)),
+        seed=sweep.sampler_seed,
+        metric=sweep.objective.metric,
+        mode=sweep.objective.mode,
+        points_to_evaluate=[baseline] if baseline else None,
+    )
+    seeds = sweep.space.seeds
+    return optuna_search if seeds is None else Repeater(optuna_search, repeat=len(seeds), set_index=True)

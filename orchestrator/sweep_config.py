@@ -10,6 +10,7 @@ recorded as failed, with the reason, and the sweep goes on.
 
 from __future__ import annotations
 
+import math
 from typing import Literal
 
 from pydantic import Field, ValidationError, field_validator, model_validator
@@ -17,7 +18,7 @@ from pydantic import Field, ValidationError, field_validator, model_validator
 from orchestrator.errors import UsageError
 from orchestrator.validation_errors import describe_validation_error
 from trainables.config import MimConfig, SearchConfig, StrictModel
-from trainables.metrics import OBJECTIVE_GOALS, PROXY_METRICS
+from trainables.metrics import OBJECTIVE_GOALS, PROXY_METRICS, SUPERNET_METRICS
 
 #: knob -> the path of the SearchConfig field it sets.
 KNOB_FIELDS: dict[str, tuple[str, ...]] = {
@@ -123,8 +124,23 @@ class SweepSpace(StrictModel):
 
     @property
     def swept(self) -> list[str]:
-        """The swept knobs, in the fixed order of KNOB_FIELDS."""
+        """The swept knobs, in the fixed order of KNOB_FIELDS (the seed included)."""
         return [name for name in KNOB_FIELDS if getattr(self, name) is not None]
+
+    @property
+    def searched(self) -> list[str]:
+        """The knobs the searcher proposes: every swept knob but the seed, which is not a
+        knob to tune but a replicate (every setting runs every seed)."""
+        return [name for name in self.swept if name != "seed"]
+
+    @property
+    def seeds(self) -> list[int] | None:
+        """The seeds every setting runs, or None when the seed is not swept."""
+        if self.seed is None:
+            return None
+        if isinstance(self.seed, IntRange):
+            return list(range(self.seed.low, self.seed.high + 1))
+        return list(self.seed)
 
 
 _RANGE_TYPES = {
@@ -142,13 +158,24 @@ def _check_knob_value(knob: str, value) -> None:
         raise ValueError(f"{value!r} is not allowed: {exc.errors()[0]['msg']}") from None
 
 
+#: knobs that change how the supernet is trained (what it sees and what it must recover)
+MIM_KNOBS = ("mask_ratio", "mim_weight", "patch_size", "phases", "decoder_depth")
+
+#: the key Ray Tune's `Repeater` puts in a trial's config: which replicate (seed) it is
+#: (ray.tune.search.repeater.TRIAL_INDEX, named here so that the config imports no Ray)
+TRIAL_INDEX = "__trial_index__"
+
+
 class Objective(StrictModel):
     """What the sweep optimises; the direction follows from the metric (accuracies up,
-    cross-entropies down), so a sweep cannot maximise a loss by a slip. `proxy_acc` ranks
-    trials by a short training of their derived genotype (the `proxy` section); ASHA then
-    prunes on `alpha_acc` during the search, since the proxy accuracy exists only at the end."""
+    cross-entropies down), so a sweep cannot maximise a loss by a slip.
 
-    metric: str = Field("alpha_acc", description="a metric with a goal (trainables.metrics)")
+    The default, `proxy_acc`, scores the derived genotype alone (trained from scratch by
+    the `proxy` section, on images held out of the training set), so trials that trained
+    their supernets on different inputs are compared by what they found. ASHA prunes on
+    the objective itself: each trial scores its genotype at ASHA's rung epochs."""
+
+    metric: str = Field("proxy_acc", description="a metric with a goal (trainables.metrics)")
 
     @field_validator("metric")
     @classmethod
@@ -167,9 +194,9 @@ class Objective(StrictModel):
 
     @property
     def pruning_metric(self) -> str:
-        """What ASHA compares at epoch milestones: the objective when every epoch reports it,
-        else the supernet's clean α-split accuracy."""
-        return "alpha_acc" if self.needs_proxy else self.metric
+        """What ASHA compares at its rungs: the objective (a proxy objective is scored at
+        every rung epoch)."""
+        return self.metric
 
 
 class AshaConfig(StrictModel):
@@ -178,11 +205,19 @@ class AshaConfig(StrictModel):
     grace_period: int = Field(1, ge=1, description="epochs every trial runs before it can stop")
     reduction_factor: float = Field(2.0, gt=1.0)
 
+    def rung_epochs(self, max_epochs: int) -> tuple[int, ...]:
+        """The epochs whose reports ASHA compares, as Ray's ASHAScheduler places its rungs
+        (grace * rf^k for k = 0 .. int(log(max/grace) / log(rf)); the first report at or
+        after a rung is the one compared), with the last epoch, where every trial ends."""
+        count = int(math.log(max_epochs / self.grace_period) / math.log(self.reduction_factor) + 1)
+        rungs = {math.ceil(self.grace_period * self.reduction_factor ** k) for k in range(count)}
+        return tuple(sorted({e for e in rungs if e <= max_epochs} | {max_epochs}))
+
 
 class SweepConfig(StrictModel):
     space: SweepSpace = SweepSpace()
     objective: Objective = Objective()
-    num_samples: int = Field(12, ge=1, description="number of trials")
+    num_samples: int = Field(12, ge=1, description="number of trials: settings x seeds")
     max_concurrent_trials: int | None = Field(
         None, ge=1, description="default: as many trials as the cluster's CPUs/GPUs hold"
     )
@@ -191,6 +226,46 @@ class SweepConfig(StrictModel):
     max_trial_failures: int = Field(
         0, ge=0, description="times Tune restarts a failed trial before recording it as ERROR"
     )
+
+    @model_validator(mode="after")
+    def _comparable_objective(self) -> "SweepConfig":
+        swept = [k for k in MIM_KNOBS if k in self.space.swept]
+        if self.objective.metric in SUPERNET_METRICS and swept:
+            raise ValueError(
+                f"objective.metric={self.objective.metric!r} is a supernet metric, which compares "
+                f"supernets trained on different inputs when a MIM knob is swept ({', '.join(swept)}); "
+                "use proxy_acc (a score of the derived genotype), or sweep only the seed"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _every_setting_runs_every_seed(self) -> "SweepConfig":
+        seeds = len(self.space.seeds or [None])
+        if not self.space.searched and self.num_samples != seeds:
+            raise ValueError(f"num_samples={self.num_samples}: only the seed is swept, so the sweep "
+                             f"is one setting run with each of its {seeds} seeds; set num_samples={seeds}")
+        if self.num_samples % seeds:
+            lower, upper = self.num_samples // seeds * seeds, (self.num_samples // seeds + 1) * seeds
+            allowed = f"{lower} or {upper}" if lower else str(upper)
+            raise ValueError(
+                f"num_samples={self.num_samples} must be a multiple of the {seeds} seeds (each "
+                f"setting runs every seed): {allowed}"
+            )
+        return self
+
+    @property
+    def settings(self) -> int:
+        """How many knob settings Optuna proposes: each runs once per seed."""
+        return self.num_samples // len(self.space.seeds or [None])
+
+
+def trial_knobs(config: dict, seeds: list[int] | None) -> dict:
+    """A trial's knobs from its Tune config: the searcher's knobs, and the seed of its
+    replicate (`Repeater`'s index into `seeds`) where the seed is swept."""
+    knobs = {k: v for k, v in config.items() if k != TRIAL_INDEX}
+    if seeds is not None:
+        knobs["seed"] = seeds[int(config.get(TRIAL_INDEX, 0))]
+    return knobs
 
 
 def encode_phases(phases: tuple[str, ...]) -> str:

@@ -59,7 +59,7 @@ class ChangedOnlyReporter(CLIReporter):
                                  if not line.startswith("Result logdir:")))
 
 
-def progress_reporting(metric_columns: list[str], parameter_columns: list[str],
+def progress_reporting(metric_columns: list[str], parameter_columns: list[str] | dict[str, str],
                        metric: str | None = None, mode: str | None = None) -> dict:
     """`tune.RunConfig` keyword arguments: the status table with these columns, or nothing
     with -q. Switches Tune to its legacy output engine (the new one ignores a reporter and
@@ -69,7 +69,7 @@ def progress_reporting(metric_columns: list[str], parameter_columns: list[str],
     if level <= 0:
         return {"verbose": 0}
     reporter = ChangedOnlyReporter(
-        metric_columns=list(dict.fromkeys(metric_columns)), parameter_columns=list(parameter_columns),
+        metric_columns=list(dict.fromkeys(metric_columns)), parameter_columns=parameter_columns,
         metric=metric, mode=mode, max_column_length=24, print_intermediate_tables=True,
         interval_s=DEFAULT_INTERVAL_S if level == 1 else 5.0,
     )

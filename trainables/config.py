@@ -32,7 +32,12 @@ class DataSource(StrictModel):
     batch_size: int = Field(64, gt=0, description="per-worker batch size")
     loader_workers: int = Field(0, ge=0)
     pin_memory: bool = False
-    subset: int | None = Field(None, gt=0, description="use only the first N training images")
+    subset: int | None = Field(
+        None, gt=0, description="use only N training images, drawn by a fixed permutation")
+    holdout: float = Field(
+        0.0, ge=0.0, lt=1.0,
+        description="share of the training set set aside (a fixed draw) for ranking genotypes: "
+                    "no training reads it; a training with a holdout scores on it, not on the test split")
     synthetic_samples: int = Field(1024, gt=1)
     synthetic_classes: int = Field(10, gt=1)
 
@@ -155,6 +160,18 @@ class SearchConfig(StrictModel):
     mim: MimConfig = MimConfig()
     optim: OptimConfig = OptimConfig()
     runtime: RuntimeConfig = RuntimeConfig()
+
+    @model_validator(mode="after")
+    def _second_order_in_fp32(self) -> "SearchConfig":
+        """DARTS's second-order step differentiates through a finite difference of size
+        0.01 / ||grad|| (about 1e-6 per weight): below bf16's resolution at the weights' scale,
+        so under bf16 autocast the Hessian term is mostly rounding noise."""
+        if self.order == "second" and self.runtime.bf16:
+            raise ValueError(
+                "order='second' with runtime.bf16=true is not allowed: the finite-difference "
+                "Hessian step is below bf16's resolution; use order='first' or runtime.bf16=false"
+            )
+        return self
 
     @model_validator(mode="after")
     def _patch_divides_image(self) -> "SearchConfig":

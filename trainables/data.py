@@ -56,13 +56,24 @@ def _nearest_existing_parent(path: Path) -> Path:
     return path
 
 
-def load_images(config: DataConfig, split: Literal["train", "test"] = "train",
-                augment: bool = True) -> Dataset:
-    """The dataset's `split`, normalised; the training split with `augment` gets the
-    dataset's random crops and flips, and `subset` cuts the training split only."""
-    if split not in ("train", "test"):
-        raise ValueError(f"split {split!r}: allowed: train, test")
-    train = split == "train"
+#: seeds of the fixed draws that carve the holdout and the subsets out of a dataset:
+#: constants, not a run's seed, so that every search and training of an experiment (any
+#: seed, any trial) sets aside the same images and reads the same subset
+HOLDOUT_DRAW = 20221120
+SUBSET_DRAW = 20221121
+
+Split = Literal["train", "holdout", "test"]
+
+
+def load_images(config: DataConfig, split: Split = "train", augment: bool = True) -> Dataset:
+    """The dataset's `split`, normalised. "train" is the training set less the holdout
+    (`config.holdout`), cut to `config.subset` images; with `augment` it gets the dataset's
+    random crops and flips. "holdout" is the set-aside part of the training set, never
+    augmented; "test" is the test split."""
+    if split not in ("train", "holdout", "test"):
+        raise ValueError(f"split {split!r}: allowed: train, holdout, test")
+    train = split != "test"
+    augment = augment and split == "train"
     if config.dataset == "digits":
         ds = _digits(config.resolved_image_size, train)
     elif config.dataset == "synthetic":
@@ -73,9 +84,35 @@ def load_images(config: DataConfig, split: Literal["train", "test"] = "train",
         ds = _folder(config, train, augment)
     else:
         ds = _imagenet(config, train, augment)
-    if config.subset is not None and train:
-        ds = Subset(ds, range(min(config.subset, len(ds))))
-    return ds
+    if not train:
+        return ds
+    kept, held = holdout_split(len(ds), config.holdout)
+    if split == "holdout":
+        return Subset(ds, held)
+    if config.subset is not None:
+        kept = fixed_sample(kept, config.subset, SUBSET_DRAW)
+    return ds if len(kept) == len(ds) else Subset(ds, kept)
+
+
+def holdout_split(n: int, share: float) -> tuple[list[int], list[int]]:
+    """(indices kept for training, indices held out): `share` of `n` images drawn by a fixed
+    permutation (the same for every run), each part in dataset order."""
+    if share <= 0:
+        return list(range(n)), []
+    held_count = max(1, round(share * n))
+    if held_count >= n:
+        raise InputError(f"data.holdout={share} leaves no training image of the {n} in the training set")
+    order = np.random.default_rng(HOLDOUT_DRAW).permutation(n)
+    return sorted(order[held_count:].tolist()), sorted(order[:held_count].tolist())
+
+
+def fixed_sample(indices: list[int], count: int, draw: int) -> list[int]:
+    """`count` of `indices` drawn by a fixed permutation (seed `draw`), in their order: an
+    image folder lists its images class by class, so its first N would be its first classes."""
+    if count >= len(indices):
+        return list(indices)
+    chosen = np.random.default_rng(draw).permutation(len(indices))[:count]
+    return [indices[i] for i in sorted(chosen.tolist())]
 
 
 @functools.lru_cache(maxsize=8)

@@ -58,13 +58,19 @@ SEARCH_EPOCH_METRICS: tuple[Metric, ...] = (
     Metric("alpha_rank_digests", list, "every rank's α digest; all equal when ranks agree"),
 )
 
-#: What a search reports once, with its last epoch, when a sweep ranks by a proxy training.
+#: What a sweep's search adds to the reports its scheduler compares (ASHA's rungs) and to its
+#: last one, when the sweep ranks by a score of the derived genotype (NaN in other epochs).
 PROXY_METRICS: tuple[Metric, ...] = (
     Metric("proxy_acc", float,
-           "test accuracy of the derived genotype trained from scratch at small size "
-           "(the `proxy` section): how the DARTS authors chose among candidate cells",
+           "held-out accuracy of the derived genotype trained from scratch at small size (the "
+           "`proxy` section; images set aside from the training set, never the test split): "
+           "a score of the genotype alone, comparable across MIM settings",
            goal="max", per_trial=True),
 )
+
+#: metrics whose value depends on how the supernet was trained (its inputs, masked or not),
+#: not on the derived genotype alone: not comparable across MIM settings
+SUPERNET_METRICS: frozenset[str] = frozenset(m.name for m in SEARCH_EPOCH_METRICS)
 
 #: Where an epoch ran, added to each report by the Ray Train reporter (not the loop, which
 #: knows no Ray): on a cluster these show which node trained a trial and, after a lost node,

@@ -15,26 +15,26 @@ from trainables.distributed import Collective
 from trainables.phase_log import mark
 from trainables.ray_trainer import quiet_train_worker, torch_trainer
 from trainables.reporters import RayTrainReporter
-from trainables.search_job import search_then_proxy
-from trainables.train_config import TrainConfig
+from trainables.proxy_objective import ProxyObjective
+from trainables.search_job import run_search_job
 
 
 def search_worker(loop_config: dict) -> None:
     """`train_loop_per_worker`: the search config arrives as the validated object itself
-    (Ray pickles it), so it is not dumped and validated again on the way. With a `proxy`
-    training config, the derived genotype is then trained from scratch on the same workers
-    and its test accuracy reported with the search's last epoch (`proxy_acc`)."""
+    (Ray pickles it), so it is not dumped and validated again on the way. With a proxy
+    objective, the derived genotype of the objective's epochs is trained from scratch on the
+    same workers and scored with that epoch's report (`proxy_acc`)."""
     import ray.train.torch
 
     mark("worker_start", run=ray.train.get_context().get_experiment_name())
     quiet_train_worker()
     collective = Collective.current(ray.train.torch.get_device())
-    search_then_proxy(loop_config["search"], loop_config.get("proxy"), RayTrainReporter(), collective)
+    run_search_job(loop_config["search"], loop_config.get("objective"), RayTrainReporter(), collective)
 
 
 def build_search_trainer(
     config: SearchConfig, storage_path: str, name: str, callbacks: list | None = None,
-    proxy: TrainConfig | None = None,
+    objective: ProxyObjective | None = None,
 ) -> TorchTrainer:
-    return torch_trainer(search_worker, {"search": config, "proxy": proxy}, config.runtime,
+    return torch_trainer(search_worker, {"search": config, "objective": objective}, config.runtime,
                          storage_path, name, keep_checkpoints=2, callbacks=callbacks)

@@ -44,37 +44,6 @@ class MemoryReporter:
         return self._resume_state
 
 
-class LastReportHeld:
-    """Passes every report on but the one of epoch `last_epoch`, which it holds until
-    `release(extra)` sends it with `extra` metrics added. Reports before it carry each of
-    `pending` as NaN (not known yet), so every report has the same keys.
-
-    Why: a sweep trial that ranks its genotype by a proxy training must report the proxy
-    accuracy with the search's last epoch. A report after that one would come too late: the
-    scheduler stops a trial at its last epoch, and the checkpoint of that epoch would already
-    say "finished" to a resumed run that has yet to train the proxy."""
-
-    def __init__(self, inner: Reporter, last_epoch: int, pending: tuple[str, ...] = ()):
-        self.inner, self.last_epoch = inner, last_epoch
-        self.pending = {name: float("nan") for name in pending}
-        self.held: tuple[dict, dict | None] | None = None
-
-    def report(self, metrics: dict, state: dict | None) -> None:
-        if metrics.get("epoch") == self.last_epoch:
-            self.held = (metrics, state)
-        else:
-            self.inner.report({**metrics, **self.pending}, state)
-
-    def latest_state(self) -> dict | None:
-        return self.inner.latest_state()
-
-    def release(self, extra: dict, final_metrics: dict) -> None:
-        """Send the held report with `extra`; if none was held (the search had finished
-        before this run started), send `final_metrics` (its last epoch's) with `extra`."""
-        metrics, state = self.held if self.held is not None else (final_metrics, None)
-        self.inner.report({**metrics, **extra}, state)
-
-
 class StopSearch(Exception):
     """Raised by `MemoryReporter(stop_after_epochs=k)`: simulates an interrupted run."""
 

@@ -1,23 +1,21 @@
-"""One sweep trial's job, wherever it runs (on Ray Train workers or in the Tune trial itself):
-the search, then, with a `proxy` training config, the derived genotype trained from scratch
-on the same process(es), its test accuracy reported with the search's last epoch
-(`proxy_acc`; see `reporters.LastReportHeld` for why with the last epoch)."""
+"""One sweep trial's job, wherever it runs (on Ray Train workers or in the Tune trial
+itself): the search, its reports scored by the proxy objective where the sweep ranks by it
+(`trainables.proxy_objective`)."""
 
 from __future__ import annotations
 
 from trainables.config import SearchConfig
 from trainables.distributed import Collective
-from trainables.reporters import LastReportHeld, Reporter
+from trainables.proxy_objective import ProxyObjective, ProxyScoredReporter, scored
+from trainables.reporters import Reporter
 from trainables.search_loop import run_search
-from trainables.train_config import TrainConfig
-from trainables.train_loop import proxy_accuracy
 
 
-def search_then_proxy(search: SearchConfig, proxy: TrainConfig | None, reporter: Reporter,
-                      collective: Collective) -> None:
-    if proxy is None:
-        run_search(search, reporter, collective)
-        return
-    held = LastReportHeld(reporter, last_epoch=search.epochs, pending=("proxy_acc",))
-    outcome = run_search(search, held, collective)
-    held.release({"proxy_acc": proxy_accuracy(proxy, outcome.genotype, collective)}, outcome.history[-1])
+def run_search_job(search: SearchConfig, objective: ProxyObjective | None, reporter: Reporter,
+                   collective: Collective) -> None:
+    reporter = scored(reporter, objective, search.model.space, collective)
+    outcome = run_search(search, reporter, collective)
+    if isinstance(reporter, ProxyScoredReporter) and not reporter.reported:
+        # a finished search started again reports nothing by itself: its last epoch, scored,
+        # so that the trial ends with its objective
+        reporter.report(outcome.history[-1], None)

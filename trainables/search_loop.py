@@ -18,7 +18,7 @@ import torch
 from torch import nn
 
 from search_space import alpha_entropy, alpha_top_weight, build_supernet
-from trainables.seeding import capture_rng, rank_seed, restore_rng, seed_everything
+from trainables.seeding import capture_rng, fresh_stream_seed, rank_seed, restore_rank_rng, seed_everything
 from trainables.checkpoint import check_same_shapes
 from trainables.config import SearchConfig
 from trainables.data import load_images, sharded_loader, split_for_search
@@ -73,20 +73,22 @@ def run_search(config: SearchConfig, reporter: Reporter, collective: Collective 
     mark("model_built")
 
     # The data: the training set cut into the weight split and the α split, sharded by rank.
+    # The clean passes read the same two splits without random crops and flips.
     splits = split_for_search(load_images(config.data), config.data.train_portion, config.seed)
+    plain = split_for_search(load_images(config.data, augment=False), config.data.train_portion, config.seed)
     shard = dict(config=config.data, seed=config.seed, rank=collective.rank, world_size=collective.world_size)
     w_loader, w_sampler = sharded_loader(splits.weights, **shard)
     a_loader, a_sampler = sharded_loader(splits.alpha, **shard)
     clean_batch = max(config.data.batch_size, CLEAN_PASS_BATCH)
-    eval_loader, _ = sharded_loader(splits.alpha, shuffle=False, drop_last=False, batch_size=clean_batch, **shard)
-    bn_loader, _ = sharded_loader(splits.weights, shuffle=False, drop_last=False, batch_size=clean_batch, **shard)
+    eval_loader, _ = sharded_loader(plain.alpha, shuffle=False, drop_last=False, batch_size=clean_batch, **shard)
+    bn_loader, _ = sharded_loader(plain.weights, shuffle=False, drop_last=False, batch_size=clean_batch, **shard)
     mark("data_ready")
 
     # Resume from the last checkpoint, or start every rank from rank 0's parameters.
     start_epoch, history = 0, []
     state = reporter.latest_state()
     if state is not None:
-        start_epoch, history = _restore(state, objective, w_opt, a_opt, schedule, collective)
+        start_epoch, history = _restore(state, objective, w_opt, a_opt, schedule, collective, config.seed)
         log.info("resuming the search after epoch %d", start_epoch)
     else:
         collective.broadcast_module(objective)
@@ -199,15 +201,17 @@ def _estimate_clean_bn_statistics(supernet: nn.Module, loader, device, rt, batch
     architecture. Normalisation in training uses batch statistics, so training is unchanged."""
     norms = [m for m in supernet.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm) and m.track_running_stats]
     momenta = [m.momentum for m in norms]
-    for m in norms:
-        m.reset_running_stats()
-        m.momentum = None  # cumulative average
-    supernet.train()
-    for x, _ in itertools.islice(loader, max(1, BN_ESTIMATE_IMAGES // batch_size)):
-        with _autocast(device, rt.bf16):
-            supernet(_to(x, device, rt.channels_last))
-    for m, momentum in zip(norms, momenta):
-        m.momentum = momentum
+    try:
+        for m in norms:
+            m.reset_running_stats()
+            m.momentum = None  # cumulative average
+        supernet.train()
+        for x, _ in itertools.islice(loader, max(1, BN_ESTIMATE_IMAGES // batch_size)):
+            with _autocast(device, rt.bf16):
+                supernet(_to(x, device, rt.channels_last))
+    finally:  # training goes on with its own momentum, whatever stopped the estimate
+        for m, momentum in zip(norms, momenta):
+            m.momentum = momentum
 
 
 @torch.no_grad()
@@ -274,7 +278,7 @@ def _state(epoch, history, objective, w_opt, a_opt, schedule, rng_per_rank) -> d
     }
 
 
-def _restore(state, objective, w_opt, a_opt, schedule, collective) -> tuple[int, list[dict]]:
+def _restore(state, objective, w_opt, a_opt, schedule, collective, config_seed: int) -> tuple[int, list[dict]]:
     check_same_shapes(objective, state.get("objective"), "search model")
     try:
         objective.load_state_dict(state["objective"])
@@ -284,11 +288,9 @@ def _restore(state, objective, w_opt, a_opt, schedule, collective) -> tuple[int,
         rng = state["rng"]
     except (KeyError, RuntimeError, ValueError) as exc:
         raise InputError(f"checkpoint does not match this search's config ({exc})") from exc
-    if len(rng) != collective.world_size:
-        # Another worker count: the data shards differ anyway, so reseed from rank 0's state.
-        rng = [rng[0]] * collective.world_size
-    restore_rng(rng[collective.rank])
-    return int(state["epoch"]), list(state["history"])
+    epoch = int(state["epoch"])
+    restore_rank_rng(rng, collective, rank_seed(fresh_stream_seed(config_seed, epoch), collective.rank))
+    return epoch, list(state["history"])
 
 
 def _to(t: torch.Tensor, device, channels_last: bool) -> torch.Tensor:

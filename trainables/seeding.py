@@ -44,3 +44,20 @@ def rank_seed(seed: int, rank: int) -> int:
     """The seed of rank `rank`'s data-side randomness (masks, crops, flips): distinct per
     rank, and the same for the same (seed, rank) in every run."""
     return int(np.random.SeedSequence([seed, rank]).generate_state(1)[0])
+
+
+def fresh_stream_seed(seed: int, epoch: int) -> int:
+    """The seed of a new random stream for a run resumed after `epoch` with another worker
+    count: distinct from the run's first streams and from other epochs' restarts."""
+    return seed + 1_000_003 * epoch
+
+
+def restore_rank_rng(rng_per_rank: list[dict], collective, fresh_seed: int) -> None:
+    """Each rank continues its own random stream from a checkpoint (masks, crops, flips,
+    drop path). A checkpoint of another worker count has no stream for this rank, and one
+    rank's stream copied to every rank would give them identical masks again: every rank
+    then starts a stream of its own from `fresh_seed` (already distinct per rank)."""
+    if len(rng_per_rank) == collective.world_size:
+        restore_rng(rng_per_rank[collective.rank])
+    else:
+        seed_everything(fresh_seed)

@@ -22,7 +22,7 @@ class TrainDataConfig(DataSource):
     dataset: str = "cifar10"
     image_size: int = Field(32, gt=0, description="digits/synthetic only; others are native")
     batch_size: int = Field(96, gt=0, description="per-worker batch size")
-    test_subset: int | None = Field(None, gt=0, description="use only the first N test images")
+    test_subset: int | None = Field(None, gt=0, description="use only N test images, drawn by a fixed permutation")
 
     def loading(self) -> DataConfig:
         """The search's data config with the same source, for `trainables.data`'s loaders."""

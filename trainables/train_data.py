@@ -12,9 +12,12 @@ import torch
 from torch.utils.data import DataLoader, Dataset, Subset
 from torch.utils.data.distributed import DistributedSampler
 
-from trainables.data import load_images
+from trainables.data import fixed_sample, load_images
 from trainables.errors import InputError
 from trainables.train_config import TrainDataConfig
+
+#: the fixed draw that cuts the test split to `test_subset` images
+TEST_SUBSET_DRAW = 20221122
 
 
 def train_set_shard(
@@ -33,10 +36,17 @@ def train_set_shard(
 
 
 def test_set_shard(config: TrainDataConfig, rank: int, world_size: int) -> DataLoader:
-    """Every `world_size`-th test image from `rank` on: the shards cover the set once."""
-    dataset = load_images(config.loading(), "test")
-    if config.test_subset is not None:
-        dataset = Subset(dataset, range(min(config.test_subset, len(dataset))))
+    """The images a training is scored on: the test split (cut to `test_subset` images by
+    a fixed draw), or, for a training with a holdout (a sweep's proxy training), the
+    held-out part of the training set, so that ranking genotypes never reads the test split.
+    Every `world_size`-th image from `rank` on: the shards cover the set once."""
+    if config.holdout > 0:
+        dataset = load_images(config.loading(), "holdout")
+    else:
+        dataset = load_images(config.loading(), "test")
+        if config.test_subset is not None:
+            kept = fixed_sample(list(range(len(dataset))), config.test_subset, TEST_SUBSET_DRAW)
+            dataset = Subset(dataset, kept)
     return _loader(Subset(dataset, range(rank, len(dataset), world_size)), config, None, drop_last=False)
 
 

@@ -23,7 +23,7 @@ from torch.nn.parallel import DistributedDataParallel
 
 from search_space import Genotype, build_network, count_macs, count_parameters
 from trainables.checkpoint import check_same_shapes
-from trainables.seeding import capture_rng, restore_rng, seed_everything
+from trainables.seeding import capture_rng, fresh_stream_seed, restore_rank_rng, seed_everything
 from trainables.distributed import Collective
 from trainables.errors import InputError, NonFiniteLossError
 from trainables.reporters import Reporter
@@ -254,10 +254,7 @@ def _restore(state, config, genotype, net, optimiser, schedule, collective) -> t
         rng = state["rng"]
     except (KeyError, RuntimeError, ValueError) as exc:
         raise InputError(f"checkpoint does not match this network ({exc})") from exc
-    if len(rng) == collective.world_size:
-        restore_rng(rng[collective.rank])
-    else:  # another worker count: the shards differ anyway; a fresh stream per rank
-        seed_everything(config.seed + collective.rank + 1_000_003 * int(state["epoch"]))
+    restore_rank_rng(rng, collective, fresh_stream_seed(config.seed, int(state["epoch"])) + collective.rank)
     return int(state["epoch"]), list(state["history"])
 
 

@@ -320,7 +320,7 @@ def test_dataset_roots(tmp_path, cmd, dataset, kind):
     root = not_an_experiment(tmp_path, kind)
     sections = {"search": ["search"], "sweep": ["search"], "retrain": ["retrain"],
                 "pipeline": ["search", "retrain"]}[cmd]
-    extra = ["--set", "search.mim.patch_size=8", "--set", "proxy=null"]  # 8 divides 32 and 224
+    extra = ["--set", "search.mim.patch_size=8"]  # 8 divides 32 and 224; the proxy reads the search's root
     for section in sections:
         extra += ["--set", f"{section}.data.dataset={dataset}", "--set", f"{section}.data.root={root}"]
     assert_bad_input(config_argv(cmd, "quickstart", *extra, "--set", f"output_dir={tmp_path}/runs"),

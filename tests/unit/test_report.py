@@ -143,8 +143,8 @@ def test_a_string_knob_is_plotted_by_category(tmp_path):
 
 def test_retrain_table_round_trip_and_leaderboard(tmp_path):
     assert load_retrain(str(tmp_path)) is None
-    rows = [{"genotype_hash": h, "seed": seed, "test_acc": acc, "params": 10, "source_trials": [t],
-             "unknown_column": 1}
+    rows = [{"genotype_hash": h, "seed": seed, "status": "TERMINATED" if acc else "ERROR", "test_acc": acc,
+             "params": 10, "source_trials": [t], "unknown_column": 1}
             for h, t, seed, acc in (("a", "t1", 0, 0.5), ("a", "t2", 1, 0.7), ("b", "t3", 0, 0.9),
                                     ("c", "t4", 0, None))]
     write_retrain(str(tmp_path), rows)

@@ -99,3 +99,12 @@ def test_target_from_a_selected_candidate():
                           source_trials=("a1", "c3"), knobs={"mask_ratio": 0.25})
     target = RetrainTarget.from_candidate(candidate, "darts")
     assert (target.genotype, target.source_trials, target.knobs) == (V1, ("a1", "c3"), {"mask_ratio": 0.25})
+
+
+def test_stopped_and_failed_runs_are_not_counted_as_finished_seeds(tmp_path):
+    """A run stopped by a signal or failed carries an earlier epoch's test accuracy: it is an
+    unfinished seed, never part of the mean."""
+    table = merge_retrain(str(tmp_path), [_row(V1, 0, 0.97), _row(V1, 1, 0.60, status="STOPPED"),
+                                          _row(V1, 2, 0.80, status="ERROR")])
+    board = results.records(genotype_leaderboard(table))[0]
+    assert (board["test_acc_mean"], board["seeds"], board["unfinished"]) == (0.97, 1, 2)

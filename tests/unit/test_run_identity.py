@@ -31,7 +31,7 @@ def test_recorded_config_is_the_resolved_one(tmp_path):
 @pytest.mark.parametrize("kind, override, field", [
     ("search", "search.mim.mask_ratio=0.25", "search.mim.mask_ratio"),
     ("search", "search.model.channels=6", "search.model.channels"),
-    ("sweep", "sweep.num_samples=7", "sweep.num_samples"),
+    ("sweep", "sweep.num_samples=8", "sweep.num_samples"),
     ("retrain", "retrain.optim.lr=0.1", "retrain.optim.lr"),
     ("pipeline", "pipeline.retrain_seeds=3", "pipeline.retrain_seeds"),
 ])

@@ -16,13 +16,59 @@ def test_quickstart_sweep_section():
     sweep = load_config("quickstart").sweep
     assert sweep.space.swept == ["mask_ratio", "seed", "decoder_depth"]
     assert (sweep.num_samples, sweep.max_concurrent_trials) == (6, 2)
-    assert (sweep.objective.metric, sweep.objective.mode) == ("alpha_acc", "max")
+    assert (sweep.objective.metric, sweep.objective.mode) == ("proxy_acc", "max")
     assert (sweep.scheduler.grace_period, sweep.scheduler.reduction_factor) == (1, 2)
+    assert sweep.space.searched == ["mask_ratio", "decoder_depth"] and sweep.space.seeds == [0, 1]
+    assert sweep.settings == 3
 
 
 def test_the_direction_follows_the_metric():
-    assert load_config("quickstart", ["sweep.objective.metric=alpha_ce"]).sweep.objective.mode == "min"
-    assert load_config("quickstart", ["sweep.objective.metric=weights_acc"]).sweep.objective.mode == "max"
+    seed_only = ["sweep.space.mask_ratio=null", "sweep.space.decoder_depth=null", "sweep.num_samples=2"]
+    assert load_config("quickstart", [*seed_only, "sweep.objective.metric=alpha_ce"]).sweep.objective.mode == "min"
+    assert load_config("quickstart", [*seed_only, "sweep.objective.metric=weights_acc"]).sweep.objective.mode == "max"
+
+
+def test_every_setting_runs_every_seed():
+    with pytest.raises(UsageError, match=r"num_samples=7 must be a multiple of the 2 seeds .*: 6 or 8"):
+        load_config("quickstart", ["sweep.num_samples=7"])
+    with pytest.raises(UsageError, match=r"num_samples=1 must be a multiple of the 3 seeds .*: 3"):
+        load_config("quickstart", ["sweep.num_samples=1", "sweep.space.seed={low: 0, high: 2}"])
+    with pytest.raises(UsageError, match=r"only the seed is swept.*set num_samples=2"):
+        load_config("quickstart", ["sweep.space.mask_ratio=null", "sweep.space.decoder_depth=null"])
+    unseeded = load_config("quickstart", ["sweep.space.seed=null", "sweep.num_samples=5"]).sweep
+    assert unseeded.space.seeds is None and unseeded.settings == 5
+
+
+def test_a_trials_seed_is_its_replicates_index_into_the_seeds():
+    from orchestrator.sweep_config import TRIAL_INDEX, trial_knobs
+    from ray.tune.search.repeater import TRIAL_INDEX as RAYS
+
+    assert TRIAL_INDEX == RAYS
+    assert trial_knobs({"mask_ratio": 0.5, TRIAL_INDEX: 1}, [3, 7]) == {"mask_ratio": 0.5, "seed": 7}
+    assert trial_knobs({"mask_ratio": 0.5, "seed": 2}, None) == {"mask_ratio": 0.5, "seed": 2}
+
+
+def test_the_searcher_runs_each_setting_once_per_seed_plain_darts_first(tmp_path):
+    """Optuna proposes settings, Ray's Repeater runs each with every seed, and the first
+    setting is plain DARTS (mask ratio 0): every sweep over the mask ratio has its baseline."""
+    from ray.tune.search import Repeater
+
+    from orchestrator.sweep import _searcher, baseline_setting
+
+    config = load_config("quickstart", [f"output_dir={tmp_path}"])
+    assert baseline_setting(config.sweep.space, config.search) == {"mask_ratio": 0.0, "decoder_depth": 1}
+    searcher = _searcher(config)
+    assert isinstance(searcher, Repeater) and searcher.repeat == 2
+    searcher.set_search_properties(None, None, tune_space(config.sweep.space))
+    proposals = [searcher.suggest(f"t{i}") for i in range(4)]
+    assert proposals[0] == {"mask_ratio": 0.0, "decoder_depth": 1, "__trial_index__": 0}
+    assert proposals[1] == {"mask_ratio": 0.0, "decoder_depth": 1, "__trial_index__": 1}
+    assert proposals[2]["__trial_index__"] == 0 and proposals[3] == {**proposals[2], "__trial_index__": 1}
+    # a range that does not hold 0 has no baseline; a choice list that does, has one
+    assert baseline_setting(load_config("quickstart", ["sweep.space.mask_ratio={low: 0.25, high: 0.75}"]).sweep.space,
+                            config.search) is None
+    with_depths = load_config("quickstart", ["sweep.space={mask_ratio: [0.5, 0.0], decoder_depth: [2, 3]}"])
+    assert baseline_setting(with_depths.sweep.space, with_depths.search) == {"mask_ratio": 0.0, "decoder_depth": 2}
 
 
 @pytest.mark.parametrize(
@@ -90,11 +136,12 @@ def test_tune_space_converts_to_the_intended_optuna_distributions():
     space = load_config("quickstart", [
         "sweep.space.seed={low: 0, high: 2}",
         "sweep.space.phases=[[weights, alpha], [alpha]]",
+        "sweep.num_samples=6",
         "sweep.space.mim_weight={low: 0.1, high: 10, log: true}",
     ]).sweep.space
     dists = OptunaSearch.convert_search_space(tune_space(space))
     assert (dists["mask_ratio"].low, dists["mask_ratio"].high, dists["mask_ratio"].step) == (0.0, 0.75, 0.25)
-    assert (dists["seed"].low, dists["seed"].high) == (0, 2)  # both ends included
+    assert "seed" not in dists  # a replicate, not a knob to tune
     assert dists["decoder_depth"].choices == (0, 1, 2)
     assert dists["phases"].choices == ("weights+alpha", "alpha")
     assert dists["mim_weight"].log
