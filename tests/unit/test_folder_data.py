@@ -118,3 +118,45 @@ def test_folders_that_cannot_work_are_refused_at_the_door(tmp_path, change, mess
     with pytest.raises(InputError, match="data.root=") as info:
         check_data_source(DataConfig(dataset="folder", root=str(root)))
     assert message in str(info.value)
+
+
+def test_subsets_of_a_folder_draw_from_every_class(folder):
+    """An image folder lists its images class by class: `subset` and `test_subset` draw
+    (by a fixed permutation) instead of taking the first N, which would be the first class."""
+    from trainables.train_config import TrainDataConfig
+    from trainables.train_data import test_set_shard
+
+    def labels(dataset):
+        return [int(dataset[i][1]) for i in range(len(dataset))]
+
+    train = load_images(DataConfig(dataset="folder", root=str(folder), image_size=8, subset=6), "train", augment=False)
+    assert len(set(labels(train))) > 1
+    assert labels(train) == labels(load_images(DataConfig(dataset="folder", root=str(folder), image_size=8,
+                                                          subset=6), "train", augment=False))  # a fixed draw
+    test = test_set_shard(TrainDataConfig(dataset="folder", root=str(folder), image_size=8, test_subset=3), 0, 1)
+    assert len(set(labels(test.dataset))) > 1
+
+
+def test_the_alpha_split_is_scored_without_random_flips(tmp_path, monkeypatch):
+    """`alpha_acc` (and the BN re-estimate before it) read the α split as it is: no random
+    crop or flip, so the same supernet scores the same twice."""
+    root = tmp_path / "asymmetric"
+    for split in ("train", "val"):
+        for c, name in enumerate(CLASSES):
+            (root / split / name).mkdir(parents=True)
+            for i in range(6):  # left half dark, right half bright: a flip changes the image
+                image = Image.new("RGB", (8, 8), (20 * c, 0, 0))
+                image.paste((255, 255, 255), (4 + i % 3, 0, 8, 8))
+                image.save(root / split / name / f"{i}.png")
+    loaders = []
+    import trainables.search_loop as search_loop
+
+    real = search_loop._evaluate
+    monkeypatch.setattr(search_loop, "_evaluate", lambda objective, loader, *a: loaders.append(loader) or real(objective, loader, *a))
+    config = SearchConfig.model_validate({
+        "epochs": 1, "data": {"dataset": "folder", "root": str(root), "image_size": 8, "batch_size": 4},
+        "model": {"space": "nb201", "channels": 4, "layers": 1}, "mim": {"patch_size": 2, "decoder_width": 8}})
+    run_search(config, MemoryReporter())
+    (loader,) = loaders
+    first, second = ([x.clone() for x, _ in loader] for _ in range(2))
+    assert all(a.equal(b) for a, b in zip(first, second))

@@ -227,8 +227,9 @@ def test_decoder_learns_when_only_the_alpha_step_uses_mim():
     assert reporter.metrics[0]["mim_loss"] > 0
 
 
-def _first_mask_of_rank(monkeypatch, rank: int) -> torch.Tensor:
-    """The first patch mask rank `rank` of 2 draws (collectives replaced by local no-ops)."""
+def _first_mask_of_rank(monkeypatch, rank: int, resume_state: dict | None = None) -> torch.Tensor:
+    """The first patch mask rank `rank` of 2 draws (collectives replaced by local no-ops),
+    in a fresh run or one resumed from `resume_state`."""
     from dataclasses import dataclass
 
     from trainables.distributed import Collective
@@ -251,9 +252,21 @@ def _first_mask_of_rank(monkeypatch, rank: int) -> torch.Tensor:
     original = MimHead.sample_mask
     monkeypatch.setattr(MimHead, "sample_mask", record)
     with pytest.raises(FirstMask) as info:
-        run_search(tiny(), MemoryReporter(), PretendRank(rank=rank, world_size=2))
+        run_search(tiny(epochs=3), MemoryReporter(resume_state), PretendRank(rank=rank, world_size=2))
     monkeypatch.setattr(MimHead, "sample_mask", original)
     return info.value.args[0]
+
+
+def test_a_search_resumed_on_more_workers_draws_distinct_masks_per_rank(monkeypatch):
+    """A checkpoint of one worker holds one random stream; resumed on two, each rank starts
+    a stream of its own (rank 0's copied to both would mask both ranks' images alike)."""
+    one_worker = MemoryReporter()
+    run_search(tiny(epochs=1), one_worker)
+    state = one_worker.states[-1]
+    rank0 = _first_mask_of_rank(monkeypatch, 0, state)
+    rank1 = _first_mask_of_rank(monkeypatch, 1, state)
+    assert not torch.equal(rank0, rank1)
+    assert torch.equal(rank1, _first_mask_of_rank(monkeypatch, 1, state))  # reproducibly
 
 
 def test_each_rank_draws_its_own_masks_reproducibly(monkeypatch):
@@ -358,3 +371,30 @@ def test_an_alpha_key_without_a_cell_gets_a_zero_gradient(order):
     step.alpha_step(x, y, masks[0], x, y, masks[1])
     after_normal, after_reduce = objective.arch_parameters()
     assert torch.equal(after_normal, normal) and not torch.equal(after_reduce, reduce)
+
+
+def test_the_bn_re_estimate_restores_momentum_whatever_stops_it():
+    """The re-estimate sets every BatchNorm to a cumulative average (momentum None); a
+    failure half-way (a bad batch, an interrupt) must leave training's momentum in place."""
+    from search_space import build_supernet
+    from trainables.search_loop import _estimate_clean_bn_statistics
+
+    supernet = build_supernet("darts", 10, 4, 3)
+    norms = [m for m in supernet.modules() if isinstance(m, torch.nn.BatchNorm2d) and m.track_running_stats]
+    before = [m.momentum for m in norms]
+
+    def loader():
+        yield torch.randn(2, 3, 8, 8), torch.zeros(2, dtype=torch.long)
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        _estimate_clean_bn_statistics(supernet, loader(), torch.device("cpu"), tiny().runtime, 2)
+    assert norms and [m.momentum for m in norms] == before
+
+
+def test_second_order_under_bf16_is_refused_at_the_door():
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match="order='second' with runtime.bf16=true is not allowed"):
+        tiny(order="second", runtime__bf16=True)
+    assert tiny(order="second").order == "second" and tiny(runtime__bf16=True).runtime.bf16
