@@ -1,7 +1,7 @@
 """Which knob matters: Optuna's parameter importance over a sweep's finished trials.
 
-Read from the sweep's Optuna study (`optuna.db`, one COMPLETE trial per trial Tune finished,
-its value the objective) with `optuna.importance.get_param_importances` and a named
+Read from the sweep's Optuna study (`optuna.db`, one COMPLETE trial per setting whose seeds
+all finished, its value the objective's mean over those seeds) with `optuna.importance.get_param_importances` and a named
 evaluator: fANOVA (`FanovaImportanceEvaluator(seed=0)`: a random forest fitted to
 knobs -> objective, each knob's share of the objective's variance; deterministic with the
 seed). Optuna 5's own default is PED-ANOVA, which compares the top quantile of trials with the
@@ -104,7 +104,8 @@ def _local_study(experiment_dir: str) -> Iterator[Path | None]:
 def importance_lines(answer: dict, metric: str) -> list[str]:
     """The text `alphadarts results` prints."""
     head = (f"which knob matters for {metric}: {answer['evaluator_doc']}, "
-            f"over {answer['finished_trials']} finished trial(s)")
+            f"over {answer['finished_trials']} finished Optuna trial(s) (a setting each, its "
+            "value the mean over the setting's seeds)")
     lines = [head]
     for knob, value in answer["params"].items():
         lines.append(f"  {knob:<16} {value:.3f}  {'#' * round(20 * value)}")

@@ -15,9 +15,11 @@ Layout of the experiment directory `<output_dir>/<name>-sweep/`:
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import os
+import warnings
 from pathlib import Path
 
 import ray
@@ -400,7 +402,8 @@ def _new_tuner(config: ExperimentConfig, path: str, trainable, searches_dir: str
             name=experiment_name(config),
             storage_path=config.storage_path,
             failure_config=tune.FailureConfig(max_failures=sweep.max_trial_failures),
-            callbacks=[SweepRecorder(path, meta, searches_dir), ScalarTBXLoggerCallback(),
+            callbacks=[SweepRecorder(path, meta, searches_dir),
+                       ScalarTBXLoggerCallback(hparams=functools.partial(trial_knobs, seeds=seeds)),
                        *phase_callbacks()],
             **progress_reporting(*progress_columns(config), metric=metric, mode=mode),
         ),
@@ -428,4 +431,9 @@ def _searcher(config: ExperimentConfig):
         points_to_evaluate=[baseline] if baseline else None,
     )
     seeds = sweep.space.seeds
-    return optuna_search if seeds is None else Repeater(optuna_search, repeat=len(seeds), set_index=True)
+    if seeds is None:
+        return optuna_search
+    # a setting whose every seed failed has no mean: Repeater tells Optuna NaN (a failed
+    # trial) after numpy's warning, which says nothing a user can act on
+    warnings.filterwarnings("ignore", "Mean of empty slice", RuntimeWarning, "ray.tune.search.repeater")
+    return Repeater(optuna_search, repeat=len(seeds), set_index=True)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import numbers
 import os
 import time
+from collections.abc import Callable
 
 from ray.tune import CLIReporter
 from ray.tune.logger import TBXLoggerCallback
@@ -80,9 +81,27 @@ class ScalarTBXLoggerCallback(TBXLoggerCallback):
     """Tune's TensorBoard logger, given only the numeric metrics of each result: α, the
     genotype and the rank digests (dicts, lists, strings) live in the Parquet tables and
     checkpoints, and tensorboardX would only warn about them. A callback of this class in
-    `RunConfig.callbacks` replaces Tune's default one."""
+    `RunConfig.callbacks` replaces Tune's default one.
+
+    `hparams`, where given, turns a trial's config into the HParams TensorBoard shows (the
+    sweep's: the knobs with the replicate's seed, as the result tables name them, instead of
+    Tune's replicate index)."""
+
+    def __init__(self, hparams: Callable[[dict], dict] | None = None):
+        super().__init__()
+        self.hparams = hparams
 
     def log_trial_result(self, iteration: int, trial, result: dict):
         scalars = {k: v for k, v in result.items()
                    if k == "config" or (isinstance(v, numbers.Number) and not isinstance(v, bool))}
         super().log_trial_result(iteration, trial, scalars)
+
+    def _try_log_hparams(self, trial, result: dict):
+        if self.hparams is None:
+            return super()._try_log_hparams(trial, result)
+        from tensorboardX.summary import hparams
+
+        params = {k: v for k, v in self.hparams(trial.evaluated_params).items()
+                  if isinstance(v, self.VALID_HPARAMS)}
+        for summary in hparams(hparam_dict=params, metric_dict=result):
+            self._trial_writer[trial].file_writer.add_summary(summary)

@@ -65,3 +65,10 @@ def tiny_search(epochs: int, subset: int, cpus_per_worker: float = 0.5) -> list[
              "search.data.batch_size=16", "search.model.channels=4", "search.model.layers=3",
              "search.mim.patch_size=2", f"search.runtime.cpus_per_worker={cpus_per_worker}"]
     return [arg for item in items for arg in ("--set", item)]
+
+
+def tiny_proxy() -> list[str]:
+    """`--set` arguments for the sweep's objective at integration-test size: each trial's
+    genotype trained for one epoch (C=4, 2 cells) before it is scored."""
+    items = ["proxy.epochs=1", "proxy.data.subset=128", "proxy.model.channels=4", "proxy.model.layers=2"]
+    return [arg for item in items for arg in ("--set", item)]

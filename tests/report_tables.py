@@ -51,7 +51,8 @@ def make_sweep(directory: Path, space: str = "darts", knobs=KNOBS,
         row = {"trial_id": trial_id, "mask_ratio": mask, "seed": seed, "decoder_depth": depth,
                "status": status, "epochs": last, "objective": acc, "alpha_acc": acc,
                "genotype": str(genotype), "genotype_json": genotype.to_json(),
-               "genotype_hash": genotype.key, "param_free_ops": genotype.num_parameter_free_ops()}
+               "genotype_hash": genotype.key, "param_free_ops": genotype.num_parameter_free_ops(),
+               "alpha_entropy": alpha_entropy(logits)}
         trial_rows.append({k: v for k, v in row.items() if k not in KNOBS or k in knobs})
     results.write_trials(str(directory), trial_rows, meta)
     results.write_epochs(str(directory), epoch_rows)

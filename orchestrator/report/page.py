@@ -13,6 +13,7 @@ import pandas as pd
 from orchestrator import results
 from orchestrator.report import html
 from orchestrator.report.alphas import alpha_history, plot_alpha_history
+from orchestrator.report.answer import answer_by_mask_ratio, plot_answer
 from orchestrator.report.cells import draw_genotype
 from orchestrator.report.curves import plot_collapse_signals
 from orchestrator.report.figures import png_bytes
@@ -48,6 +49,7 @@ def build_report(inputs: ReportInputs, asset_folder: str = "report") -> tuple[st
     winner = choose_winner(inputs)
     name = Path(inputs.sweep_dir.rstrip("/")).name or inputs.sweep_dir
     sections = [
+        ("answer", "Retrained accuracy against mask ratio", lambda: _answer_section(inputs, assets)),
         ("retrain", "Retrained genotypes", lambda: _retrain_section(inputs)),
         ("cells", "The winning cells", lambda: _cells_section(winner, assets)),
         ("alphas", "α during the winner's search", lambda: _alphas_section(inputs, winner, assets)),
@@ -79,17 +81,52 @@ def _summary(inputs: ReportInputs) -> str:
     ])
 
 
+def _answer_section(inputs: ReportInputs, assets: _Assets) -> str:
+    if "mask_ratio" not in inputs.meta["knobs"]:
+        return html.paragraph("The mask ratio was not swept: there is no comparison of MIM with plain "
+                              "DARTS to show. The retrained genotypes are below.", "note")
+    if inputs.retrain is None:
+        return html.paragraph(f"The retrain has not run yet (no {inputs.retrain_path}): the answer "
+                              "is the retrained accuracy, which only the retrain measures.", "note")
+    answer = answer_by_mask_ratio(inputs.trials, inputs.retrain)
+    if answer["test_acc_mean"].isna().all():
+        return html.paragraph("No retrain run has finished yet: no test accuracy to compare.", "note")
+    text = html.paragraph(
+        "The best genotypes of each mask ratio, trained from scratch: final-epoch test accuracy, "
+        "mean ± standard deviation over the retrain seeds. Mask ratio 0 is plain DARTS through "
+        "the same code, the baseline; a ratio helps when its genotypes beat the baseline by more "
+        "than the spread across seeds. Beside it, the collapse signals of each ratio's searches "
+        "(mean ± std over the searches that ended): parameter-free ops in the derived normal "
+        "cell, and the entropy of softmax(α).")
+    rows = []
+    for _, row in answer.iterrows():
+        acc = html.number(row["test_acc_mean"])
+        if not pd.isna(row["test_acc_std"]):
+            acc += f" ± {html.number(row['test_acc_std'])}"
+        rows.append([f"{row['mask_ratio']:g}" + (" (plain DARTS)" if row["mask_ratio"] == 0 else ""),
+                     html.Raw(f'<span class="mono">{escape(row["genotype_hash"])}</span>'), acc,
+                     int(row["seeds"]), row["objective"], row["param_free_ops"], row["alpha_entropy"],
+                     int(row["searches"])])
+    table = html.table(["mask ratio", "genotype", "retrained test acc (mean ± std)", "seeds",
+                        f"sweep {inputs.meta['metric']}", "param-free ops (mean)", "α entropy (mean)",
+                        "searches"], rows, ident="answer-by-mask-ratio")
+    figure = assets.image("answer", plot_answer(answer, inputs.trials), "retrained accuracy against mask ratio",
+                          "Retrained test accuracy against mask ratio, and the collapse signals of each "
+                          "ratio's searches.")
+    return text + figure + table
+
+
 def _retrain_section(inputs: ReportInputs) -> str:
     if inputs.retrain is None:
         return html.paragraph(
             f"The retrain has not run yet: there is no {inputs.retrain_path}. The sections below "
-            "come from the sweep alone, and the winner is the sweep's best trial by its supernet "
+            "come from the sweep alone, and the winner is the sweep's best trial by its "
             "objective. Write the report again once the retrain has finished.", "note")
     board = genotype_leaderboard(inputs.retrain)
     text = html.paragraph(
         "Each genotype the sweep selected, trained from scratch: the final epoch's test accuracy "
         "as mean ± standard deviation over the retrain seeds (a standard deviation needs two "
-        "seeds). This, not the supernet objective, is the result; the winner below is its top "
+        "seeds). This, not the sweep's objective, is the result; the winner below is its top "
         "row. Params exclude the auxiliary head, as the DARTS papers count them.")
     rows = []
     for _, row in board.iterrows():
@@ -189,7 +226,7 @@ def _sweep_section(inputs: ReportInputs) -> str:
     if board["error"].isna().all():
         board = board.drop(columns=["error"])
     groups = results.seed_groups(inputs.trials, inputs.meta)
-    return (html.paragraph("Every trial, best supernet objective first (failed trials last); "
+    return (html.paragraph("Every trial, best objective first (failed trials last); "
                            "then each setting of the swept knobs but the seed, with the "
                            "objective's spread across seeds and how many distinct genotypes "
                            "the seeds found.")

@@ -1,9 +1,9 @@
 """Which genotype the report features, and whose search shows how it was found.
 
 After a retrain the winner is the genotype with the best mean test accuracy over its
-seeds: that is the measurement the sweep's supernet objective only estimates. Before it,
-the winner is the sweep's best trial (among those that ran every epoch, where any did). Its
-search is the best-ranked sweep trial among the trials that found it and have α snapshots."""
+seeds: that is the measurement the sweep's objective only estimates. Before it, the winner
+is the sweep's best trial. Its search is the best-ranked sweep trial among the trials that
+found it and have α snapshots."""
 
 from __future__ import annotations
 
@@ -30,10 +30,6 @@ def choose_winner(inputs: ReportInputs) -> Winner | None:
     """None when neither the retrain nor the sweep has a result yet."""
     ranked = results.leaderboard(inputs.trials, inputs.meta)
     ranked = ranked[ranked["objective"].notna()]
-    # As the retrain's selection does: a trial ASHA stopped carries an earlier epoch's value,
-    # so trials that ran every epoch come first.
-    ranked = pd.concat([ranked[ranked["status"] == "TERMINATED"],
-                        ranked[ranked["status"] != "TERMINATED"]])
     if inputs.retrain is not None:
         board = genotype_leaderboard(inputs.retrain)
         board = board[board["test_acc_mean"].notna()]

@@ -26,11 +26,10 @@ pytestmark = pytest.mark.ray
 
 TINY = [
     "sweep.num_samples=2", "sweep.max_concurrent_trials=2", "sweep.space.seed=[0, 1]",
-    "sweep.objective.metric=proxy_acc",
     "search.epochs=2", "search.data.subset=128", "search.model.channels=4",
     "search.model.layers=3", "search.mim.decoder_width=8",
     "search.runtime.num_workers=2", "search.runtime.cpus_per_worker=0.25",
-    "proxy.epochs=1", "proxy.data.subset=128", "proxy.data.test_subset=64",
+    "proxy.epochs=1", "proxy.data.subset=128",
     "proxy.model.channels=4", "proxy.model.layers=2",
     "retrain.epochs=2", "retrain.data.subset=128", "retrain.data.test_subset=96",
     "retrain.data.image_size=8", "retrain.data.batch_size=16", "retrain.model.channels=4",
@@ -93,7 +92,8 @@ def test_pipeline_answers_and_a_rerun_repeats_no_finished_trial(ray_session, tmp
     shown = capfd.readouterr().out
     assert "proxy_acc" in shown and "which knob matters for proxy_acc: fANOVA" in shown
     importances = json.loads(shown.strip().splitlines()[-1])["importances"]
-    assert importances["evaluator"] == "fanova" and importances["finished_trials"] == len(finished)
+    # one setting (plain DARTS, the first), run with both seeds: one Optuna trial
+    assert importances["evaluator"] == "fanova" and importances["finished_trials"] == 1
 
     # TensorBoard's own reader finds every trial's HParams (its knobs) in the sweep directory
     meta_knobs = json.loads(pq.read_schema(sweep / "trials.parquet").metadata[b"alphadarts.sweep"])["knobs"]
@@ -111,7 +111,7 @@ def test_pipeline_answers_and_a_rerun_repeats_no_finished_trial(ray_session, tmp
         (study,) = _get(urls["optuna-dashboard"] + "api/studies")["study_summaries"]
         assert study["study_name"] == "p"
         detail = _get(urls["optuna-dashboard"] + f"api/studies/{study['study_id']}")
-        assert sum(t["state"] == "Complete" for t in detail["trials"]) == len(finished)
+        assert sum(t["state"] == "Complete" for t in detail["trials"]) == 1
     finally:
         dashboards.stop()
     ray_url = ray_dashboard_url()  # the shared Ray instance this process is connected to

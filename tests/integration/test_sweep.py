@@ -16,14 +16,14 @@ import pytest
 
 from orchestrator import results
 from orchestrator.cli import main
-from helpers import tiny_search
+from helpers import tiny_proxy, tiny_search
 
 pytestmark = pytest.mark.ray
 
 TINY = [
     *tiny_search(epochs=2, subset=128),
-    # a continuous objective: near-chance accuracies of tiny supernets tie, and ASHA stops no tie
-    "--set", "sweep.objective.metric=alpha_ce",
+    # the default objective, each trial's genotype trained for one epoch at a tiny size
+    *tiny_proxy(),
 ]
 
 
@@ -32,7 +32,7 @@ def _sweep_args(tmp_path, name, *extra):
 
 
 def test_sweep_records_every_trial_and_asha_stops_some(ray_session, tmp_path, capsys):
-    # sampler seed 5 (the preset's): TPE's first six proposals are six distinct settings
+    # six trials: plain DARTS first, then two of TPE's settings, each with seeds 0 and 1
     assert main(_sweep_args(tmp_path, "qs", "--set", "sweep.sampler_seed=5", "--json")) == 0
     summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     exp = Path(summary["experiment_dir"])
@@ -46,16 +46,22 @@ def test_sweep_records_every_trial_and_asha_stops_some(ray_session, tmp_path, ca
         "trial_id", "mask_ratio", "seed", "decoder_depth", *results.TRIAL_COLUMNS]
     assert (trials[trials.status == "TERMINATED"].epochs == 2).all()
     assert (trials[trials.status == "STOPPED"].epochs < 2).all()
-    assert trials.objective.equals(trials.alpha_ce) and trials.genotype_hash.str.fullmatch("[0-9a-f]{12}").all()
+    assert trials.objective.equals(trials.proxy_acc) and trials.genotype_hash.str.fullmatch("[0-9a-f]{12}").all()
     assert all(json.loads(g)["space"] == "darts" for g in trials.genotype_json)
     best = summary["best"]
-    assert best["objective"] == trials.objective.min() and best["genotype"] in set(trials.genotype)
+    assert best["objective"] == trials.objective.max() and best["genotype"] in set(trials.genotype)
+    # every setting ran with both seeds; the first setting is plain DARTS
+    settings = trials.groupby(["mask_ratio", "decoder_depth"]).seed.apply(sorted)
+    assert len(settings) == 3 and all(seeds == [0, 1] for seeds in settings)
+    assert 0.0 in set(trials.mask_ratio)
 
     epochs = pd.read_parquet(exp / "epochs.parquet")
     assert pq.read_schema(exp / "epochs.parquet").names == results.EPOCH_SCHEMA.names
     per_trial = epochs.groupby("trial_id").epoch.apply(list).to_dict()
     assert per_trial == {t: list(range(1, n + 1)) for t, n in zip(trials.trial_id, trials.epochs)}
     assert set(json.loads(epochs.alphas.iloc[0])) == {"normal", "reduce"}
+    # the genotype's score comes with the epochs ASHA compares (1 and 2 here: every epoch)
+    assert epochs.proxy_acc.notna().all()
 
     # TensorBoard's own reader loads every trial's event file with the epoch metrics
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
@@ -64,12 +70,14 @@ def test_sweep_records_every_trial_and_asha_stops_some(ray_session, tmp_path, ca
         (events,) = (exp / f"trial_{trial_id}").glob("events.out.tfevents.*")
         accumulator = EventAccumulator(str(events))
         accumulator.Reload()
-        assert [e.step for e in accumulator.Scalars("ray/tune/alpha_ce")] == list(range(1, n + 1))
+        assert [e.step for e in accumulator.Scalars("ray/tune/proxy_acc")] == list(range(1, n + 1))
 
-    # the Optuna study holds every finished trial with its value
+    # the Optuna study holds one trial per setting, its value the mean over the setting's seeds
     study = optuna.load_study(study_name="qs", storage=f"sqlite:///{exp / 'optuna.db'}")
     assert all(t.state == optuna.trial.TrialState.COMPLETE for t in study.trials)
-    assert sorted(t.value for t in study.trials) == sorted(trials.objective)
+    means = trials.groupby(["mask_ratio", "decoder_depth"]).objective.mean()
+    assert sorted(t.value for t in study.trials) == pytest.approx(sorted(means))
+    assert study.trials[0].params == {"mask_ratio": 0.0, "decoder_depth": 1}
 
     # the results command reads the same directory
     assert main(["results", str(exp), "--json"]) == 0
@@ -87,7 +95,7 @@ def test_failing_trials_are_recorded_and_the_sweep_goes_on(ray_session, tmp_path
     assert trials.error.str.startswith("UsageError: knobs").all()
     assert trials.error.str.contains("patch_size=3 must divide the image size 8").all()
     study = optuna.load_study(study_name="bad", storage=f"sqlite:///{tmp_path / 'bad-sweep' / 'optuna.db'}")
-    assert [t.state for t in study.trials] == [optuna.trial.TrialState.FAIL] * 2
+    assert [t.state for t in study.trials] == [optuna.trial.TrialState.FAIL]  # one setting, two seeds
 
 
 def _finished(exp: Path) -> set[str]:
@@ -163,8 +171,8 @@ def test_a_killed_sweep_resumes_without_running_a_trial_twice(ray_session, tmp_p
     # none lost: each trial's epochs appear once, 1..n, in epochs.parquet
     epochs = pd.read_parquet(exp / "epochs.parquet").groupby("trial_id").epoch.apply(list).to_dict()
     assert epochs == {t: list(range(1, n + 1)) for t, n in zip(after.trial_id, after.epochs)}
-    # the study holds the four trials as COMPLETE; what the killed driver had asked for and
-    # Tune asked again after restoring its saved state is closed as FAIL
+    # the study holds the two settings (two seeds each) as COMPLETE; what the killed driver
+    # had asked for and Tune asked again after restoring its saved state is closed as FAIL
     study = optuna.load_study(study_name="kill", storage=f"sqlite:///{exp / 'optuna.db'}")
     states = Counter(t.state.name for t in study.trials)
-    assert states["COMPLETE"] == 4 and set(states) <= {"COMPLETE", "FAIL"}
+    assert states["COMPLETE"] == 2 and set(states) <= {"COMPLETE", "FAIL"}

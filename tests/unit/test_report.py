@@ -47,13 +47,18 @@ def test_full_report_has_leaderboard_cells_alphas_and_valid_pngs(tmp_path, space
         assert key in text
     assert "retrain-leaderboard" in refs.tables and "sweep-leaderboard" in refs.tables
     alpha_keys = {"darts": ["normal", "reduce"], "nb201": ["cell"]}[space]
-    expected = {"report/cells.png", "report/collapse.png", "report/objective_vs_mask_ratio.png",
+    expected = {"report/answer.png", "report/cells.png", "report/collapse.png", "report/objective_vs_mask_ratio.png",
                 "report/objective_vs_decoder_depth.png",
                 *(f"report/alphas_{k}.png" for k in alpha_keys)}
     assert set(refs.images) == expected
     assert sorted(p.name for p in (tmp_path / "report").iterdir()) == sorted(
         Path(p).name for p in expected)
     _assert_pngs(page, refs)
+    # The page leads with the answer: retrained accuracy against mask ratio, plain DARTS
+    # (trial t0, mask 0) as the baseline, the MIM genotype (t3, mask 0.5) beside it.
+    assert refs.images[0] == "report/answer.png" and refs.tables[0] == "answer-by-mask-ratio"
+    assert text.index('id="answer"') < text.index('id="retrain"')
+    assert "0 (plain DARTS)" in text
     # The winner is the genotype with the best mean test accuracy, drawn and its search shown.
     assert f"Winner {hashes[1]}, chosen by best mean test accuracy" in text
     assert "Trial t3: softmax" in text
@@ -65,7 +70,7 @@ def test_full_report_has_leaderboard_cells_alphas_and_valid_pngs(tmp_path, space
 
 def test_without_retrain_the_sweep_parts_remain_and_say_so(tmp_path):
     trials = make_sweep(tmp_path, "nb201")
-    # A trial ASHA stopped early with the highest (earlier-epoch) value does not win.
+    # A trial ASHA stopped at a rung scored the genotype it held then: the best score wins.
     stopped = next(t for t in trials if t["status"] == "STOPPED")
     stopped["objective"] = 0.99
     results.write_trials(str(tmp_path), trials, results.load_trials(str(tmp_path))[1])
@@ -73,8 +78,7 @@ def test_without_retrain_the_sweep_parts_remain_and_say_so(tmp_path):
     text, refs = page.read_text(), page_refs(page)
     assert "The retrain has not run yet" in text
     assert "retrain-leaderboard" not in refs.tables and "sweep-leaderboard" in refs.tables
-    best = max((t for t in trials if t["status"] == "TERMINATED"), key=lambda t: t["objective"])
-    assert f"Winner {best['genotype_hash']}, chosen by best sweep objective" in text
+    assert f"Winner {stopped['genotype_hash']}, chosen by best sweep objective" in text
     assert "report/cells.png" in refs.images and "report/alphas_cell.png" in refs.images
     _assert_pngs(page, refs)
 
