@@ -505,3 +505,17 @@ def test_lookup_of_a_darts_genotype(genotype):
     assert_bad_input(["lookup", "--benchmark", str(SAMPLE), "--genotype", genotype],
                      "--genotype", "darts", "NAS-Bench-201 cells only")
 
+
+@pytest.mark.parametrize("kind", BENCHMARK_KINDS)
+def test_search_benchmark_that_is_not_nas_bench_201(tmp_path, kind):
+    path = _benchmark_path(tmp_path, kind)
+    assert_bad_input(["search", "nb201-cifar10", "--set", f"search.benchmark={path}"],
+                     f"search.benchmark={str(path)!r}")
+
+
+@pytest.mark.parametrize("cmd", sorted(CONFIG_COMMANDS))
+def test_search_benchmark_outside_nb201(cmd):
+    from nb201_bench_files import SAMPLE
+
+    assert_bad_input(config_argv(cmd, "quickstart", "--set", f"search.benchmark={SAMPLE}"),
+                     "search: benchmark=", "allowed only with model.space=nb201")

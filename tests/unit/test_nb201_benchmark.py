@@ -152,3 +152,40 @@ def test_a_pickle_that_rebuilds_any_other_class_is_refused(tmp_path):
     with pytest.raises(UnsafePickleError, match="trainables.nb201_benchmark.lookup.NotInBenchmark"):
         load_bz2_pickle(file)
 
+
+def test_a_sweeps_tables_carry_the_benchmark_columns_and_results_shows_them(tmp_path):
+    """Through the sweep's recorder: each epoch's bench_* values in epochs.parquet, the last
+    epoch's in trials.parquet, and the leaderboard of `alphadarts results` shows them."""
+    from types import SimpleNamespace
+
+    import pandas as pd
+
+    from orchestrator.recorder import SweepRecorder
+
+    meta = {"metric": "alpha_acc", "mode": "max", "knobs": ["seed"], "epochs": 2, "space": "nb201", "study_name": "t"}
+    cell = parse_genotype("nb201", CELL_11)
+    report = Nb201Benchmark.open(SAMPLE).lookup(CELL_11).datasets
+    recorder = SweepRecorder(str(tmp_path), meta, str(tmp_path / "searches"))
+    recorder.setup()
+    for trial_id, seed in (("found", 0), ("lacking", 1)):
+        trial = SimpleNamespace(trial_id=trial_id, config={"seed": seed}, pickled_error_file=None, error_file=None)
+        recorder.on_trial_start(0, [], trial)
+        for epoch in (1, 2):
+            found = trial_id == "found" and epoch == 2
+            bench = {"bench_status": "found" if found else "not_in_benchmark",
+                     "bench_cifar10_test": report["cifar10"].test.mean if found else None,
+                     "bench_cifar10_valid": report["cifar10"].valid.mean if found else None}
+            recorder.on_trial_result(0, [], trial, {
+                "epoch": epoch, "alpha_acc": 0.5, "genotype": cell.to_dict(), "genotype_hash": cell.key, **bench})
+        recorder.on_trial_complete(0, [], trial)
+    epochs = pd.read_parquet(tmp_path / results.EPOCHS_FILE)
+    assert epochs["bench_status"].tolist() == ["not_in_benchmark", "found", "not_in_benchmark", "not_in_benchmark"]
+    assert epochs["bench_cifar10_test"].isna().tolist() == [True, False, True, True]
+    trials = pd.read_parquet(tmp_path / results.TRIALS_FILE).set_index("trial_id")
+    assert trials.loc["found", "bench_cifar10_test"] == report["cifar10"].test.mean
+    assert trials.loc["lacking", "bench_status"] == "not_in_benchmark" and pd.isna(trials.loc["lacking", "bench_cifar10_valid"])
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert main(["results", str(tmp_path)]) == 0
+    header = next(line for line in out.getvalue().splitlines() if "trial_id" in line)
+    assert "bench_status" in header and "bench_cifar10_test" in header and "91.5833" in out.getvalue()
