@@ -44,7 +44,7 @@ def open_benchmark(path: str | None):
                          "($TORCH_HOME/NATS-tss-v1_0-3ffb9-simple, ~/.torch without $TORCH_HOME); "
                          f"give --benchmark DIR or put it there: {WHERE_TO_GET}")
     with _named(path):
-        return Nb201Benchmark.open(path or default_location())
+        return Nb201Benchmark.open(default_location() if path is None else path)
 
 
 @contextlib.contextmanager
@@ -56,8 +56,8 @@ def _named(path: str | None):
     try:
         yield
     except InputError as exc:
-        field = "--benchmark" if path is not None else "the default benchmark"
-        raise UsageError(f"{field} {str(path or default_location())!r}: {exc}") from None
+        field, value = ("the default benchmark", str(default_location())) if path is None else ("--benchmark", path)
+        raise UsageError(f"{field} {value!r}: {exc}") from None
 
 
 def resolve_cell(text: str):
@@ -73,7 +73,7 @@ def resolve_cell(text: str):
 
 def lookup(args: argparse.Namespace) -> dict:
     """The report as a JSON-able dict."""
-    from trainables.nb201_benchmark import SCHEDULE, NotInBenchmark
+    from trainables.nb201_benchmark import SCHEDULE, STATUS_FOUND, STATUS_NOT_IN_BENCHMARK, NotInBenchmark
 
     benchmark = open_benchmark(args.benchmark)
     genotype = resolve_cell(args.genotype)
@@ -82,9 +82,9 @@ def lookup(args: argparse.Namespace) -> dict:
     report = {"genotype": str(genotype), "genotype_hash": genotype.key, "benchmark": str(benchmark.path),
               "benchmark_form": benchmark.files.form, "schedule_epochs": int(SCHEDULE), "unit": "percent"}
     if isinstance(found, NotInBenchmark):
-        return {**report, "status": "not_in_benchmark", "index": found.index, "reason": found.reason,
+        return {**report, "status": STATUS_NOT_IN_BENCHMARK, "index": found.index, "reason": found.reason,
                 "datasets": None}
-    return {**report, "status": "found", "index": found.index, "reason": None,
+    return {**report, "status": STATUS_FOUND, "index": found.index, "reason": None,
             "datasets": {name: result.to_dict() for name, result in found.datasets.items()}}
 
 
@@ -97,7 +97,7 @@ def _human(report: dict) -> str:
 
     index = "-" if report["index"] is None else f"{report['index']} of 15,625"
     lines = [f"cell       {report['genotype']}", f"index      {index} in {report['benchmark']}"]
-    if report["status"] != "found":
+    if report["datasets"] is None:
         lines.append(f"not in the benchmark: {report['reason']}")
         return "\n".join(lines)
     lines += [f"schedule   {report['schedule_epochs']} epochs; top-1 accuracy %, mean ± std over the "

@@ -15,12 +15,12 @@ from nb201_bench_files import CELL_11, SAMPLE, SPLITS, expected_accuracy, hostil
 from search_space import OPS_NB201, genotype_from_dict, parse_genotype
 from trainables.config import SearchConfig
 from trainables.metrics import BENCHMARK_METRICS
+from trainables.nb201_benchmark.epoch_metrics import METRIC_KEYS
 from trainables.reporters import MemoryReporter, StopSearch
 from trainables.safe_pickle import load_bz2_pickle
 from trainables.search_loop import run_search
 
 BENCH_VALUES = [m.name for m in BENCHMARK_METRICS if m.name != "bench_status"]
-METRIC_KEYS = {"cifar10": "cifar10", "cifar100": "cifar100", "ImageNet16-120": "imagenet16"}
 
 
 def tiny(**changes) -> SearchConfig:

@@ -6,14 +6,8 @@ official `nats_bench` API. Pure Python and numpy: it runs on the search's worker
 `lookup` looks cells up by their string, `epoch_metrics` is what a search records each epoch.
 """
 
-from trainables.nb201_benchmark.cell import DATASETS, SCHEDULE, Accuracy, CellResult, DatasetResult
-from trainables.nb201_benchmark.files import (
-    DIRECTORY_NAME,
-    EXPECTED,
-    WHERE_TO_GET,
-    BenchmarkError,
-    default_location,
-)
+from trainables.nb201_benchmark.cell import DATASETS, SCHEDULE, CellResult
+from trainables.nb201_benchmark.files import WHERE_TO_GET, BenchmarkError, default_location
 from trainables.nb201_benchmark.lookup import (
     STATUS_FOUND,
     STATUS_NOT_IN_BENCHMARK,
@@ -22,7 +16,6 @@ from trainables.nb201_benchmark.lookup import (
 )
 
 __all__ = [
-    "DATASETS", "SCHEDULE", "Accuracy", "CellResult", "DatasetResult", "DIRECTORY_NAME", "EXPECTED",
-    "WHERE_TO_GET", "BenchmarkError", "default_location", "STATUS_FOUND", "STATUS_NOT_IN_BENCHMARK",
-    "Nb201Benchmark", "NotInBenchmark",
+    "DATASETS", "SCHEDULE", "CellResult", "WHERE_TO_GET", "BenchmarkError", "default_location",
+    "STATUS_FOUND", "STATUS_NOT_IN_BENCHMARK", "Nb201Benchmark", "NotInBenchmark",
 ]

@@ -57,8 +57,8 @@ class CellResult:
 
 
 def cell_result(index: int, arch: str, record: Mapping) -> CellResult | None:
-    """The cell's results under `SCHEDULE`, or None when its record has no such schedule.
-    ValueError (from `_checked`) when the record is not the API's format."""
+    """The cell's results under `SCHEDULE`, or None when its record has no such schedule;
+    ValueError when the record is not in the API's format or is another cell's."""
     from nats_bench.api_utils import ArchResults
 
     if SCHEDULE not in record:

@@ -94,12 +94,6 @@ class BenchmarkFiles:
                                  f"a dict by training schedule: this is not {EXPECTED}")
         return record
 
-    def cells_held(self) -> int:
-        """How many cells this copy holds records for (the sample: 1; the release: 15,625)."""
-        if self._records is not None:
-            return len(self._records)
-        return sum(1 for name in os.listdir(self.path) if name.endswith(PICKLE_EXT) and name != META_FILE)
-
 
 def _read(file: Path) -> object:
     """The safe unpickler's object; a file that is no bzip2 pickle is no benchmark file."""
