@@ -20,6 +20,7 @@ from orchestrator import console, interrupts
 #: needs, and `alphadarts dashboard` or `inspect` must not pay seconds for Ray or torch.
 COMMANDS = {
     "inspect": "inspect_cmd",
+    "lookup": "lookup_cmd",
     "genotype": "genotype_cmd",
     "search": "search_cmd",
     "bench": "bench_cmd",

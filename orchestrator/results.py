@@ -80,6 +80,8 @@ def epoch_row(trial_id: str, metrics: dict, checkpoint_path: str | None = None) 
 FINISHED = ("TERMINATED", "STOPPED", "ERROR")
 #: a trial that ended with results: it ran every epoch, or ASHA stopped it at a rung
 ENDED = ("TERMINATED", "STOPPED")
+#: per-trial benchmark columns the leaderboard shows when a sweep has them (docs/nas-bench-201.md)
+BENCH_SHOWN = ("bench_status", "bench_cifar10_test", "bench_cifar100_test", "bench_imagenet16_test")
 
 
 def trials_schema(meta: dict) -> pa.Schema:
@@ -138,7 +140,9 @@ def leaderboard(trials: pd.DataFrame, meta: dict) -> pd.DataFrame:
     ranked.insert(0, "rank", range(1, len(ranked) + 1))
     columns = ["rank", "trial_id", *meta["knobs"], "status", "epochs", "objective",
                "param_free_ops", "genotype_hash", "error"]
-    return ranked[columns]
+    # NAS-Bench-201's test accuracy of each trial's cell, where a benchmark was read (reported, not ranked on)
+    bench = [c for c in BENCH_SHOWN if c in ranked and ranked[c].notna().any()]
+    return ranked[columns[:-1] + bench + columns[-1:]]
 
 
 def seed_groups(trials: pd.DataFrame, meta: dict) -> pd.DataFrame:

@@ -39,6 +39,7 @@ RUN_SECTIONS: dict[str, tuple[str, ...]] = {
 #: dotted-field suffixes that may differ between a run and its continuation
 MAY_CHANGE = (
     ".runtime.", ".data.root", ".data.loader_workers", ".data.pin_memory", ".keep_checkpoints",
+    "search.benchmark",  # where NAS-Bench-201 lives: it is read, it changes no computation
     "sweep.max_concurrent_trials", "sweep.max_trial_failures", "retrain.seed",
 )
 

@@ -3,7 +3,8 @@
 These models are validated once, at the door (the CLI or a test), and travel inward as
 frozen objects: nothing deeper down re-reads a dict or invents a default. Cross-field rules
 that need no I/O (a patch size must divide the image) are checked here, so bad input fails
-before any compute starts.
+before any compute starts. One field reads a file: `search.benchmark`, whose index (some
+20 ms) says whether the path is NAS-Bench-201 at all.
 """
 
 from __future__ import annotations
@@ -160,6 +161,25 @@ class SearchConfig(StrictModel):
     mim: MimConfig = MimConfig()
     optim: OptimConfig = OptimConfig()
     runtime: RuntimeConfig = RuntimeConfig()
+    benchmark: str | None = Field(
+        None, description="NAS-Bench-201 directory (docs/nas-bench-201.md); null: "
+                          "$TORCH_HOME/NATS-tss-v1_0-3ffb9-simple when present")
+
+    @field_validator("benchmark")
+    @classmethod
+    def _benchmark_opens(cls, path: str | None) -> str | None:
+        if path is not None:
+            from trainables.nb201_benchmark import Nb201Benchmark
+
+            Nb201Benchmark.open(path)  # missing, foreign or unsafe: InputError, a ValueError
+        return path
+
+    @model_validator(mode="after")
+    def _benchmark_of_the_space(self) -> "SearchConfig":
+        if self.benchmark is not None and self.model.space != "nb201":
+            raise ValueError(f"benchmark={self.benchmark!r} is allowed only with model.space=nb201 "
+                             f"(model.space={self.model.space!r}); set benchmark: null")
+        return self
 
     @model_validator(mode="after")
     def _second_order_in_fp32(self) -> "SearchConfig":

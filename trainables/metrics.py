@@ -7,7 +7,8 @@ summaries. A metric added here reaches every table; one reported but not declare
 not a silently dropped column.
 
 Types are plain Python types; `dict` marks a structured value (the genotype, α) that travels
-as itself, not as text to parse again, and `list` a list of strings.
+as itself, not as text to parse again, and `list` a list of strings. A `nullable` metric may
+be None: a value that does not exist for the epoch (a cell NAS-Bench-201 does not hold).
 """
 
 from __future__ import annotations
@@ -27,6 +28,23 @@ class Metric:
     goal: Goal | None = None
     #: kept as a column of a sweep's per-trial table (its last reported value)
     per_trial: bool = False
+    #: None is a value too (the column is null there)
+    nullable: bool = False
+
+
+#: NAS-Bench-201's accuracy of the epoch's derived cell (trainables.nb201_benchmark), percent,
+#: 200-epoch schedule, mean over the benchmark's seeds. All None where no benchmark was read (another
+#: space, none configured or found) or the cell is not in it (bench_status says which).
+BENCHMARK_METRICS: tuple[Metric, ...] = (
+    Metric("bench_status", str, "'found', 'not_in_benchmark', 'unreadable' (its file: see the log), "
+           "or None without a benchmark",
+           per_trial=True, nullable=True),
+    *(Metric(f"bench_{key}_{split}", float, f"NAS-Bench-201 {name} {split} accuracy of the derived "
+             f"cell, % ({'may select on' if split == 'valid' else 'report, never select on'})",
+             per_trial=True, nullable=True)
+      for key, name in (("cifar10", "CIFAR-10"), ("cifar100", "CIFAR-100"), ("imagenet16", "ImageNet16-120"))
+      for split in ("valid", "test")),
+)
 
 
 SEARCH_EPOCH_METRICS: tuple[Metric, ...] = (
@@ -56,6 +74,7 @@ SEARCH_EPOCH_METRICS: tuple[Metric, ...] = (
     Metric("epoch_time_s", float, "wall time of the epoch's steps and evaluation"),
     Metric("images_per_s", float, "images through the search steps per second, all workers"),
     Metric("alpha_rank_digests", list, "every rank's α digest; all equal when ranks agree"),
+    *BENCHMARK_METRICS,
 )
 
 #: What a sweep's search adds to the reports its scheduler compares (ASHA's rungs) and to its
@@ -112,6 +131,8 @@ def check_epoch_report(metrics: dict) -> dict:
         raise TypeError(f"epoch report differs from trainables.metrics: missing {missing}, "
                         f"undeclared {extra}")
     for name, value in metrics.items():
+        if value is None and _BY_NAME[name].nullable:
+            continue
         expected = _BY_NAME[name].type
         ok = isinstance(value, (int, float)) and not isinstance(value, bool) if expected is float \
             else isinstance(value, expected) and not (expected is int and isinstance(value, bool))

@@ -25,6 +25,7 @@ from trainables.data import load_images, sharded_loader, split_for_search
 from trainables.distributed import Collective
 from trainables.errors import InputError
 from trainables.metrics import check_epoch_report
+from trainables.nb201_benchmark.epoch_metrics import EpochBenchmark
 from trainables.objective import SearchObjective
 from trainables.phase_log import mark
 from trainables.reporters import Reporter
@@ -55,6 +56,7 @@ def run_search(config: SearchConfig, reporter: Reporter, collective: Collective 
     collective = collective or Collective.current()
     device, rt = collective.device, config.runtime
     mark("search_start")
+    benchmark = EpochBenchmark.for_search(config)  # NB-201 ground truth per epoch, if at hand
     seed_everything(config.seed)
 
     # The supernet and its MIM head; α and weights get their own optimisers.
@@ -130,6 +132,7 @@ def run_search(config: SearchConfig, reporter: Reporter, collective: Collective 
         elapsed = time.perf_counter() - started
         mark("epoch_evaluated", epoch=epoch + 1)
         metrics = _epoch_metrics(epoch, lr, sums, collective, objective, alpha_ce, alpha_acc, elapsed)
+        metrics.update(benchmark.metrics(objective.supernet.genotype()))
         # Every rank's α digest: gradients are averaged, so they must all agree, bit for bit.
         metrics["alpha_rank_digests"] = collective.gather_objects(_alpha_digest(objective))
         history.append(check_epoch_report(metrics))

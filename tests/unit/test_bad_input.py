@@ -454,3 +454,68 @@ def test_every_command_is_covered():
     source = Path(__file__).read_text()
     for name in COMMANDS:
         assert f'"{name}"' in source, name
+
+
+# --- NAS-Bench-201: `lookup` and search.benchmark --------------------------------------------
+
+def _benchmark_path(root: Path, kind: str) -> Path:
+    """Not NAS-Bench-201: missing, empty, a file, a directory whose index is junk, or the
+    index of another benchmark (NATS-Bench's size space: 32,768 channel lists)."""
+    from nb201_bench_files import write_bz2_pickle
+
+    if kind in ("missing", "file", "empty", "junk"):
+        return not_an_experiment(root, kind)
+    target = root / kind
+    target.mkdir(exist_ok=True)
+    if kind == "junk-index":
+        (target / "meta.pickle.pbz2").write_bytes(b"BZh91AY&SY not really")
+    if kind == "size-space-index":
+        write_bz2_pickle(target / "meta.pickle.pbz2", {"meta_archs": ["8:8:8:8:8"] * 32768, "total_archs": 32768})
+    return target
+
+
+BENCHMARK_KINDS = ["missing", "file", "empty", "junk", "junk-index", "size-space-index"]
+
+
+@pytest.mark.parametrize("kind", BENCHMARK_KINDS)
+def test_lookup_benchmark_that_is_not_nas_bench_201(tmp_path, kind):
+    path = _benchmark_path(tmp_path, kind)
+    assert_bad_input(["lookup", "--benchmark", str(path), "--genotype", "NB201_RESNET"],
+                     f"--benchmark {str(path)!r}", "NATS-tss-v1_0-3ffb9")
+
+
+def test_lookup_without_a_benchmark_says_where_to_put_it(tmp_path, monkeypatch):
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
+    assert_bad_input(["lookup", "--genotype", "NB201_RESNET"], "--benchmark",
+                     str(tmp_path / "NATS-tss-v1_0-3ffb9-simple"), "NATS-Bench")
+
+
+@FAST
+@given(text=genotype_text)
+def test_bad_genotype_for_lookup(text):
+    from nb201_bench_files import SAMPLE
+
+    assert_bad_input(["lookup", "--benchmark", str(SAMPLE), "--genotype", text], "--genotype")
+
+
+@pytest.mark.parametrize("genotype", ["DARTS_V2", '{"space": "darts", "normal": [], "reduce": []}'])
+def test_lookup_of_a_darts_genotype(genotype):
+    from nb201_bench_files import SAMPLE
+
+    assert_bad_input(["lookup", "--benchmark", str(SAMPLE), "--genotype", genotype],
+                     "--genotype", "darts", "NAS-Bench-201 cells only")
+
+
+@pytest.mark.parametrize("kind", BENCHMARK_KINDS)
+def test_search_benchmark_that_is_not_nas_bench_201(tmp_path, kind):
+    path = _benchmark_path(tmp_path, kind)
+    assert_bad_input(["search", "nb201-cifar10", "--set", f"search.benchmark={path}"],
+                     f"search.benchmark={str(path)!r}")
+
+
+@pytest.mark.parametrize("cmd", sorted(CONFIG_COMMANDS))
+def test_search_benchmark_outside_nb201(cmd):
+    from nb201_bench_files import SAMPLE
+
+    assert_bad_input(config_argv(cmd, "quickstart", "--set", f"search.benchmark={SAMPLE}"),
+                     "search: benchmark=", "allowed only with model.space=nb201")
