@@ -97,6 +97,13 @@ def check_sweep(config: ExperimentConfig, address: str | None = None) -> None:
         raise UsageError(
             f"sweep.scheduler.grace_period={grace} must not exceed search.epochs={epochs}"
         )
+    metric = config.sweep.objective.metric
+    if metric.startswith("bench_") and (config.search.model.space != "nb201" or config.search.benchmark is None):
+        raise UsageError(
+            f"sweep.objective.metric={metric!r} ranks by NAS-Bench-201's validation accuracy: it "
+            f"needs search.model.space=nb201 (is {config.search.model.space!r}) and search.benchmark "
+            "set to the benchmark's directory (docs/nas-bench-201.md)"
+        )
     if config.sweep.objective.needs_proxy and config.proxy is None:
         raise UsageError(
             f"sweep.objective.metric={config.sweep.objective.metric!r} needs a proxy section (how "

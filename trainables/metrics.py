@@ -33,15 +33,17 @@ class Metric:
 
 
 #: NAS-Bench-201's accuracy of the epoch's derived cell (trainables.nb201_benchmark), percent,
-#: 200-epoch schedule, mean over the benchmark's seeds. All None where no benchmark was read (another
-#: space, none configured or found) or the cell is not in it (bench_status says which).
+#: 200-epoch schedule, mean over the benchmark's seeds. NaN where no benchmark was read (another
+#: space, none configured or found) or the cell is not in it (bench_status says which). Like
+#: proxy_acc, a score of the cell alone: a sweep may select on the validation accuracy; the
+#: test accuracy has no goal, so it is reported and never selected on.
 BENCHMARK_METRICS: tuple[Metric, ...] = (
     Metric("bench_status", str, "'found', 'not_in_benchmark', 'unreadable' (its file: see the log), "
            "or None without a benchmark",
            per_trial=True, nullable=True),
     *(Metric(f"bench_{key}_{split}", float, f"NAS-Bench-201 {name} {split} accuracy of the derived "
              f"cell, % ({'may select on' if split == 'valid' else 'report, never select on'})",
-             per_trial=True, nullable=True)
+             goal="max" if split == "valid" else None, per_trial=True)
       for key, name in (("cifar10", "CIFAR-10"), ("cifar100", "CIFAR-100"), ("imagenet16", "ImageNet16-120"))
       for split in ("valid", "test")),
 )
@@ -89,7 +91,8 @@ PROXY_METRICS: tuple[Metric, ...] = (
 
 #: metrics whose value depends on how the supernet was trained (its inputs, masked or not),
 #: not on the derived genotype alone: not comparable across MIM settings
-SUPERNET_METRICS: frozenset[str] = frozenset(m.name for m in SEARCH_EPOCH_METRICS)
+SUPERNET_METRICS: frozenset[str] = frozenset(
+    m.name for m in SEARCH_EPOCH_METRICS if m not in BENCHMARK_METRICS)
 
 #: Where an epoch ran, added to each report by the Ray Train reporter (not the loop, which
 #: knows no Ray): on a cluster these show which node trained a trial and, after a lost node,

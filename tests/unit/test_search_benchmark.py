@@ -5,6 +5,7 @@ derived cells, the default location, and no benchmark at all."""
 
 import copy
 import logging
+import math
 
 import pytest
 import torch
@@ -52,7 +53,7 @@ def test_each_epoch_records_the_cell_or_that_the_benchmark_lacks_it():
         run_search(config, first)
     epoch1 = first.metrics[0]
     assert str(genotype_from_dict(epoch1["genotype"])) != CELL_11
-    assert epoch1["bench_status"] == "not_in_benchmark" and all(epoch1[n] is None for n in BENCH_VALUES)
+    assert epoch1["bench_status"] == "not_in_benchmark" and all(math.isnan(epoch1[n]) for n in BENCH_VALUES)
 
     # epoch 2 starts from α that select cell 11: the one cell the sample holds
     state = copy.deepcopy(first.states[-1])
@@ -80,14 +81,14 @@ def test_a_cell_file_that_names_code_is_not_run_and_the_search_goes_on(tmp_path,
     resumed = MemoryReporter(resume_state=state)
     with caplog.at_level(logging.WARNING):
         run_search(tiny(benchmark=str(directory)), resumed)
-    assert resumed.metrics[-1]["bench_status"] == "unreadable" and resumed.metrics[-1]["bench_cifar10_test"] is None
+    assert resumed.metrics[-1]["bench_status"] == "unreadable" and math.isnan(resumed.metrics[-1]["bench_cifar10_test"])
     assert "names os.system" in caplog.text and not marker.exists()
 
 
 def test_cells_written_for_the_runs_own_derived_cells_are_found_every_epoch(tmp_path):
     without = MemoryReporter()
     outcome = run_search(tiny(epochs=3), without)
-    assert all(m["bench_status"] is None and all(m[n] is None for n in BENCH_VALUES) for m in without.metrics)
+    assert all(m["bench_status"] is None and all(math.isnan(m[n]) for n in BENCH_VALUES) for m in without.metrics)
 
     cells = [str(genotype_from_dict(m["genotype"])) for m in without.metrics]
     directory = sample_copy(tmp_path / "bench")
@@ -138,3 +139,19 @@ def test_a_search_started_before_the_field_existed_continues():
     current = {"search": tiny(benchmark=str(SAMPLE)).model_dump(mode="json")}
     older = {"search": {k: v for k, v in current["search"].items() if k != "benchmark"}}
     assert differing_fields(older, current, "search") == []
+
+
+def test_a_sweep_may_select_on_the_benchmarks_validation_accuracy_never_on_its_test_accuracy(tmp_path):
+    from orchestrator.config import load_config
+    from orchestrator.errors import UsageError
+    from orchestrator.sweep import check_sweep
+
+    nb201 = ["search.model.space=nb201", "search.model.layers=1", "search.data.image_size=8",
+             "retrain.model.auxiliary=false", f"search.benchmark={sample_copy(tmp_path / 'bench')}"]
+    config = load_config("quickstart", [*nb201, "sweep.objective.metric=bench_cifar10_valid"])
+    check_sweep(config)
+    assert config.sweep.objective.mode == "max" and config.sweep.objective.pruning_metric == "bench_cifar10_valid"
+    with pytest.raises(UsageError, match="sweep.objective.metric.*allowed: .*bench_cifar10_valid"):
+        load_config("quickstart", [*nb201, "sweep.objective.metric=bench_cifar10_test"])
+    with pytest.raises(UsageError, match="needs search.model.space=nb201 .*and search.benchmark set"):
+        check_sweep(load_config("quickstart", ["sweep.objective.metric=bench_cifar10_valid"]))
