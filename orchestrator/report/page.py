@@ -14,6 +14,7 @@ from orchestrator import results
 from orchestrator.report import html
 from orchestrator.report.alphas import alpha_history, plot_alpha_history
 from orchestrator.report.answer import answer_by_mask_ratio, plot_answer
+from orchestrator.report.benchmark import has_benchmark, plot_benchmark_curves
 from orchestrator.report.cells import draw_genotype
 from orchestrator.report.curves import plot_collapse_signals
 from orchestrator.report.figures import png_bytes
@@ -54,6 +55,8 @@ def build_report(inputs: ReportInputs, asset_folder: str = "report") -> tuple[st
         ("cells", "The winning cells", lambda: _cells_section(winner, assets)),
         ("alphas", "α during the winner's search", lambda: _alphas_section(inputs, winner, assets)),
         ("collapse", "Collapse signals", lambda: _collapse_section(inputs, assets)),
+        *([("benchmark", "NAS-Bench-201 ground truth", lambda: _benchmark_section(inputs, assets))]
+          if inputs.meta.get("space") == "nb201" else []),
         ("knobs", "Objective against the knobs", lambda: _knobs_section(inputs, assets)),
         ("sweep", "Sweep leaderboard", lambda: _sweep_section(inputs)),
     ]
@@ -196,6 +199,24 @@ def _collapse_section(inputs: ReportInputs, assets: _Assets) -> str:
         "mean entropy of softmax(α), log(number of ops) at the uniform start. Collapse is the "
         "count rising while the entropy falls; if MIM works, higher mask ratios hold the count "
         "down."))
+
+
+def _benchmark_section(inputs: ReportInputs, assets: _Assets) -> str:
+    if not has_benchmark(inputs.epochs):
+        return html.paragraph(
+            "No derived cell was found in NAS-Bench-201: the searches read no benchmark, or the copy "
+            "they read lacks these cells. With the benchmark's directory (docs/nas-bench-201.md: "
+            "search.benchmark, or $TORCH_HOME/NATS-tss-v1_0-3ffb9-simple) every epoch records its "
+            "cell's true accuracy and this section plots it.", "note")
+    figure = plot_benchmark_curves(inputs.epochs, inputs.trials, inputs.meta["knobs"])
+    return (html.paragraph(
+        "The benchmark's test accuracy (200-epoch schedule, mean over its seeds) of the cell each "
+        "search derived after each epoch: one line per mask ratio, mean ± std over that ratio's "
+        "searches (an epoch whose cell the benchmark lacks is left out). The dashed line is the "
+        "benchmark's best cell, the dotted one DARTS's collapse to the all-skip cell. These test "
+        "accuracies are reported, never selected on.")
+        + assets.image("benchmark", figure, "NAS-Bench-201 test accuracy per epoch",
+                       "NAS-Bench-201 test accuracy of the derived cell per search epoch."))
 
 
 def _knobs_section(inputs: ReportInputs, assets: _Assets) -> str:

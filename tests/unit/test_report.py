@@ -160,3 +160,34 @@ def test_retrain_table_round_trip_and_leaderboard(tmp_path):
     assert board.loc[1, "test_acc_std"] == pytest.approx(0.1414, abs=1e-4)
     assert list(board["seeds"]) == [1, 2, 0] and list(board["unfinished"]) == [0, 0, 1]
     assert board.loc[1, "source_trials"] == ["t1", "t2"]
+
+
+def test_an_nb201_sweep_with_the_benchmark_plots_its_ground_truth_per_epoch(tmp_path):
+    """Each epoch's derived cell has its NAS-Bench-201 accuracy in epochs.parquet: the report
+    plots it per mask ratio with the optimum and the all-skip reference lines, and the sweep
+    leaderboard shows the benchmark's columns."""
+    trials = make_sweep(tmp_path, "nb201")
+    epochs = results.read_rows(str(tmp_path / "epochs.parquet"))
+    for row in epochs:
+        found = row["epoch"] > 1  # the first epoch's cells are not in this copy of the benchmark
+        row.update(bench_status="found" if found else "not_in_benchmark",
+                   **{f"bench_{d}_{s}": (60.0 + row["epoch"] if found else float("nan"))
+                      for d in ("cifar10", "cifar100", "imagenet16") for s in ("valid", "test")})
+    results.write_epochs(str(tmp_path), epochs)
+    meta = results.load_trials(str(tmp_path))[1]
+    for trial in trials:
+        trial.update(bench_status="found", bench_cifar10_test=61.5, bench_cifar100_test=40.0, bench_imagenet16_test=20.0)
+    results.write_trials(str(tmp_path), trials, meta)
+    page = Path(write_report(str(tmp_path)))
+    text, refs = page.read_text(), page_refs(page)
+    assert "report/benchmark.png" in refs.images and "NAS-Bench-201 ground truth" in text
+    assert "bench_cifar10_test" in text and "61.5" in text  # the leaderboard's columns
+    _assert_pngs(page, refs)
+
+
+def test_an_nb201_sweep_without_the_benchmark_says_where_to_put_it(tmp_path):
+    make_sweep(tmp_path, "nb201")
+    text = Path(write_report(str(tmp_path))).read_text()
+    assert "No derived cell was found in NAS-Bench-201" in text and "docs/nas-bench-201.md" in text
+    make_sweep(tmp_path / "darts", "darts")
+    assert "NAS-Bench-201" not in Path(write_report(str(tmp_path / "darts"))).read_text()
