@@ -1,20 +1,28 @@
-"""Does MIM reduce DARTS's collapse? A measured experiment at proxy scale (issue #10 item 9).
+"""Does MIM find better cells than plain DARTS? A measured experiment at proxy scale, with the
+sweep's own objective and selection, in-process (no Ray).
 
-For each mask ratio (0 = plain DARTS, through the same code path) and each seed, one search
-(`run_search` with a `MemoryReporter`, in-process, no Ray) records per epoch the collapse
-signals: parameter-free ops in the derived normal cell, the entropy of softmax(α) and the
-mean strongest-op weight. The final derived genotype is then trained from scratch with the
-config's `retrain` section and a fixed retrain seed; its final-epoch test accuracy is the
-proxy accuracy. Runs go to a `multiprocessing` pool of `--processes` workers, one torch
-thread each.
+1. For each mask ratio (0 = plain DARTS, through the same code path) and each seed, one
+   search (`run_search`, the sweep's search config: the proxy's held-out images set aside)
+   records per epoch the collapse signals: parameter-free ops in the derived normal cell,
+   the entropy of softmax(α) and the mean strongest-op weight. Its final genotype is scored
+   as a sweep scores it: `proxy_acc`, the genotype trained from scratch by the `proxy`
+   section and measured on the held-out images.
+2. The pipeline's default selection (`orchestrator.selection`, `by: mask_ratio`) picks the
+   best genotype of each mask ratio by that score.
+3. Each selected genotype is trained from scratch with the `retrain` section over
+   `--retrain-seeds` seeds; its final-epoch test accuracy (the test split, read only here)
+   is the answer per mask ratio.
+
+Runs go to a `multiprocessing` pool of `--processes` workers, one torch thread each.
 
     python -m orchestrator.experiments.collapse --mask-ratios 0,0.5,0.75 --seeds 5 \
-        --processes 2 --out docs/fidelity.md
+        --retrain-seeds 3 --processes 2 --out docs/fidelity.md
 
-writes the page and, next to it, the raw per-run results as JSON (`<out stem>_results.json`),
-rewritten after every finished run. `--from-json FILE` regenerates the page from that JSON
-without running anything. The page's tables are generated; the text between the
-`<!-- reading -->` markers is written by hand and kept when the page is regenerated.
+writes the page and, next to it, the raw results as JSON (`<out stem>_results.json`),
+rewritten after every finished run (`--resume` keeps the finished runs of the same config
+and runs the rest). `--from-json FILE` regenerates the page from that JSON without running
+anything. The page's tables are generated; the text between the `<!-- reading -->` markers
+is written by hand and kept when the page is regenerated.
 """
 
 from __future__ import annotations
@@ -29,7 +37,6 @@ import statistics
 import sys
 import time
 from collections import defaultdict
-from datetime import datetime, timezone
 from pathlib import Path
 
 from orchestrator.config import ExperimentConfig, load_config
@@ -38,6 +45,8 @@ from orchestrator.errors import UsageError
 PROG = "python -m orchestrator.experiments.collapse"
 READING_START, READING_END = "<!-- reading -->", "<!-- /reading -->"
 NO_READING = "_(no reading written yet: the numbers above are all there is.)_"
+EPOCH_SIGNALS = ("epoch", "param_free_ops", "alpha_entropy", "alpha_top_weight", "alpha_acc",
+                 "mim_active", "genotype_hash")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -76,9 +85,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="comma-separated; 0 is plain DARTS (default 0,0.5,0.75)")
     p.add_argument("--seeds", type=_positive, default=5, help="search seeds 0..N-1 per ratio (default 5)")
     p.add_argument("--epochs", type=_positive, default=None, help="search epochs (default: the config's)")
-    p.add_argument("--retrain-epochs", type=_positive, default=None,
-                   help="proxy training epochs (default: the config's retrain.epochs)")
-    p.add_argument("--retrain-seed", type=int, default=0, help="the one seed of every proxy training")
+    p.add_argument("--retrain-seeds", type=_positive, default=3,
+                   help="retrain seeds per selected genotype (default 3)")
     p.add_argument("--processes", type=_positive, default=2, help="pool workers, 1 torch thread each")
     p.add_argument("--out", type=Path, default=Path("docs/fidelity.md"), help="the page to write")
     p.add_argument("--resume", action="store_true",
@@ -92,46 +100,73 @@ def resolve_config(args) -> ExperimentConfig:
     overrides = list(args.overrides)
     if args.epochs is not None:
         overrides.append(f"search.epochs={args.epochs}")
-    if args.retrain_epochs is not None:
-        overrides.append(f"retrain.epochs={args.retrain_epochs}")
-    overrides.append(f"retrain.seed={args.retrain_seed}")
-    return load_config(args.config, overrides)
+    config = load_config(args.config, overrides)
+    if config.proxy is None:
+        raise UsageError(f"config {args.config!r} has no proxy section: the experiment scores genotypes with it")
+    return config
 
 
-def run_one(job: dict) -> dict:
-    """One search at (mask ratio, seed) and the proxy training of its final genotype."""
-    import torch
+# ---------------------------------------------------------------- the runs
 
+def search_one(job: dict) -> dict:
+    """One search at (mask ratio, seed) and the proxy score of its final genotype."""
     from trainables.reporters import MemoryReporter
     from trainables.search_loop import run_search
-    from trainables.train_loop import run_train
+    from trainables.train_loop import proxy_accuracy
 
-    torch.set_num_threads(1)
     config = load_config(job["config"], job["overrides"] + [
-        f"search.mim.mask_ratio={job['mask_ratio']}", f"search.seed={job['seed']}",
-    ])
+        f"search.mim.mask_ratio={job['mask_ratio']}", f"search.seed={job['seed']}"])
     started = time.perf_counter()
     reporter = MemoryReporter()
-    outcome = run_search(config.search, reporter)
+    outcome = run_search(config.sweep_search, reporter)
     search_s = time.perf_counter() - started
     started = time.perf_counter()
-    trained = run_train(config.retrain, outcome.genotype, MemoryReporter())
+    score = proxy_accuracy(config.proxy, outcome.genotype)
     return {
-        "mask_ratio": job["mask_ratio"],
-        "seed": job["seed"],
-        "epochs": [
-            {k: m[k] for k in ("epoch", "param_free_ops", "alpha_entropy", "alpha_top_weight",
-                               "alpha_acc", "mim_active", "genotype_hash")}
-            for m in reporter.metrics
-        ],
-        "genotype": outcome.genotype.to_dict(),
-        "genotype_hash": outcome.genotype.key,
+        "kind": "search", "mask_ratio": job["mask_ratio"], "seed": job["seed"],
+        "epochs": [{k: m[k] for k in EPOCH_SIGNALS} for m in reporter.metrics],
+        "genotype": outcome.genotype.to_dict(), "genotype_hash": outcome.genotype.key,
         "param_free_ops_reduce": outcome.genotype.num_parameter_free_ops("reduce"),
-        "proxy_acc": trained.test_acc,
-        "proxy_params": trained.params,
-        "search_s": search_s,
-        "retrain_s": time.perf_counter() - started,
+        "proxy_acc": score, "search_s": search_s, "proxy_s": time.perf_counter() - started,
     }
+
+
+def retrain_one(job: dict) -> dict:
+    """One selected genotype trained from scratch with the retrain section and one seed."""
+    from search_space import genotype_from_dict
+    from trainables.reporters import MemoryReporter
+    from trainables.train_loop import run_train
+
+    config = load_config(job["config"], job["overrides"] + [f"retrain.seed={job['seed']}"])
+    started = time.perf_counter()
+    outcome = run_train(config.retrain, genotype_from_dict(job["genotype"]), MemoryReporter())
+    return {"kind": "retrain", "genotype_hash": job["genotype_hash"], "seed": job["seed"],
+            "test_acc": outcome.test_acc, "params": outcome.params,
+            "retrain_s": time.perf_counter() - started}
+
+
+def select(runs: list[dict]) -> list[dict]:
+    """The pipeline's default selection over the searches: the best genotype of each mask
+    ratio by proxy_acc (a genotype two ratios found is retrained once)."""
+    import pandas as pd
+
+    from orchestrator.pipeline_config import SelectConfig
+    from orchestrator.selection import select_genotypes
+    from search_space import genotype_from_dict
+
+    rows = []
+    for run in runs:
+        genotype = genotype_from_dict(run["genotype"])
+        rows.append({"trial_id": f"m{run['mask_ratio']:g}-s{run['seed']}", "mask_ratio": run["mask_ratio"],
+                     "seed": run["seed"], "status": "TERMINATED", "objective": run["proxy_acc"],
+                     "genotype": str(genotype), "genotype_json": genotype.to_json(),
+                     "genotype_hash": genotype.key})
+    meta = {"metric": "proxy_acc", "mode": "max", "knobs": ["mask_ratio", "seed"]}
+    chosen = select_genotypes(pd.DataFrame(rows), meta, SelectConfig())
+    found_at = {r["trial_id"]: r["mask_ratio"] for r in rows}
+    return [{"genotype_hash": c.genotype_hash, "genotype": json.loads(c.genotype_json),
+             "proxy_acc": c.objective,
+             "mask_ratios": sorted({found_at[t] for t in c.source_trials})} for c in chosen]
 
 
 def _init_worker() -> None:
@@ -140,61 +175,67 @@ def _init_worker() -> None:
     torch.set_num_threads(1)
 
 
+def _pool_map(fn, jobs: list[dict], processes: int):
+    if not jobs:
+        return
+    if processes == 1:
+        _init_worker()
+        yield from map(fn, jobs)
+        return
+    with multiprocessing.get_context("spawn").Pool(processes, initializer=_init_worker) as pool:
+        yield from pool.imap_unordered(fn, jobs)
+
+
 def run_experiment(args, config: ExperimentConfig, argv: list[str], json_path: Path) -> dict:
-    overrides = list(args.overrides) + [
-        f"search.epochs={config.search.epochs}", f"retrain.epochs={config.retrain.epochs}",
-        f"retrain.seed={config.retrain.seed}",
-    ]
-    jobs = [
-        {"config": args.config, "overrides": overrides, "mask_ratio": r, "seed": s}
-        for s in range(args.seeds) for r in args.mask_ratios
-    ]
+    overrides = list(args.overrides) + [f"search.epochs={config.search.epochs}"]
     results = {
         "command": " ".join([PROG, *map(shlex.quote, argv)]),
-        "started_utc": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "machine": f"{platform.machine()}, {multiprocessing.cpu_count()} cores, "
-                   f"{args.processes} process(es) x 1 torch thread, nice'd, shared",
+                   f"{args.processes} process(es) x 1 torch thread",
         "mask_ratios": args.mask_ratios,
         "seeds": list(range(args.seeds)),
-        "search": config.search.model_dump(mode="json"),
+        "retrain_seeds": list(range(config.retrain.seed, config.retrain.seed + args.retrain_seeds)),
+        "search": config.sweep_search.model_dump(mode="json"),
+        "proxy": config.proxy.model_dump(mode="json"),
         "retrain": config.retrain.model_dump(mode="json"),
-        "runs": [],
-        "wall_time_s": None,
-        "earlier_sessions": [],
+        "runs": [], "selected": [], "retrains": [], "wall_time_s": 0.0,
     }
-    earlier_s = 0.0
     if args.resume and json_path.is_file():
         earlier = json.loads(json_path.read_text())
-        if (earlier["search"], earlier["retrain"]) != (results["search"], results["retrain"]):
+        if any(earlier.get(k) != results[k] for k in ("search", "proxy", "retrain")):
             raise UsageError(f"--resume: {json_path} was run with another config; move it away")
-        results["earlier_sessions"] = earlier.get("earlier_sessions", []) + [
-            {k: earlier[k] for k in ("command", "started_utc", "wall_time_s")}]
-        planned = {(j["mask_ratio"], j["seed"]) for j in jobs}
+        planned = {(r, s) for r in args.mask_ratios for s in results["seeds"]}
         results["runs"] = [r for r in earlier["runs"] if (r["mask_ratio"], r["seed"]) in planned]
-        done = {(r["mask_ratio"], r["seed"]) for r in results["runs"]}
-        jobs = [j for j in jobs if (j["mask_ratio"], j["seed"]) not in done]
-        earlier_s = sum(e["wall_time_s"] or 0.0 for e in results["earlier_sessions"])
-    started = time.perf_counter() - earlier_s
-    planned_runs = len(args.mask_ratios) * args.seeds
+        results["retrains"] = earlier.get("retrains", [])
+        results["wall_time_s"] = earlier.get("wall_time_s") or 0.0
+    started = time.perf_counter() - results["wall_time_s"]
 
-    def keep(run: dict) -> None:
-        results["runs"].append(run)
+    def keep(entry: dict) -> None:
+        results["runs" if entry["kind"] == "search" else "retrains"].append(entry)
         results["wall_time_s"] = time.perf_counter() - started
         _write_json(json_path, results)
-        print(f"done: mask_ratio {run['mask_ratio']} seed {run['seed']}  param-free "
-              f"{run['epochs'][-1]['param_free_ops']}  proxy_acc {run['proxy_acc']:.3f}  "
-              f"({len(results['runs'])}/{planned_runs}, {results['wall_time_s']:.0f} s)", flush=True)
+        what = (f"search mask_ratio {entry['mask_ratio']} seed {entry['seed']}: proxy_acc {entry['proxy_acc']:.3f}"
+                if entry["kind"] == "search" else
+                f"retrain {entry['genotype_hash']} seed {entry['seed']}: test_acc {entry['test_acc']:.3f}")
+        print(f"done: {what}  ({results['wall_time_s']:.0f} s)", flush=True)
 
-    if args.processes == 1:
-        _init_worker()
-        for job in jobs:
-            keep(run_one(job))
-    else:
-        ctx = multiprocessing.get_context("spawn")
-        with ctx.Pool(args.processes, initializer=_init_worker, maxtasksperchild=None) as pool:
-            for run in pool.imap_unordered(run_one, jobs):
-                keep(run)
+    done = {(r["mask_ratio"], r["seed"]) for r in results["runs"]}
+    jobs = [{"config": args.config, "overrides": overrides, "mask_ratio": r, "seed": s}
+            for s in results["seeds"] for r in args.mask_ratios if (r, s) not in done]
+    for run in _pool_map(search_one, jobs, args.processes):
+        keep(run)
     results["runs"].sort(key=lambda r: (r["mask_ratio"], r["seed"]))
+
+    results["selected"] = select(results["runs"])
+    wanted = {(c["genotype_hash"], s) for c in results["selected"] for s in results["retrain_seeds"]}
+    results["retrains"] = [r for r in results["retrains"] if (r["genotype_hash"], r["seed"]) in wanted]
+    done = {(r["genotype_hash"], r["seed"]) for r in results["retrains"]}
+    jobs = [{"config": args.config, "overrides": overrides, "genotype": c["genotype"],
+             "genotype_hash": c["genotype_hash"], "seed": s}
+            for c in results["selected"] for s in results["retrain_seeds"] if (c["genotype_hash"], s) not in done]
+    for run in _pool_map(retrain_one, jobs, args.processes):
+        keep(run)
+    results["retrains"].sort(key=lambda r: (r["genotype_hash"], r["seed"]))
     results["wall_time_s"] = time.perf_counter() - started
     _write_json(json_path, results)
     return results
@@ -240,27 +281,30 @@ def epoch_table(results: dict, key: str, digits: int) -> list[str]:
     return lines
 
 
-def final_table(results: dict) -> list[str]:
-    lines = ["| mask ratio | runs | proxy test acc | min – max | distinct genotypes | "
-             "distinct normal cells | param-free ops (normal) | param-free ops (reduce) | search s / run |",
-             "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+def answer_table(results: dict) -> list[str]:
+    """Per mask ratio: the searches' scores, the selected genotype and its retrained accuracy."""
+    retrained = defaultdict(list)
+    for r in results["retrains"]:
+        retrained[r["genotype_hash"]].append(r["test_acc"])
+    lines = ["| mask ratio | searches | proxy_acc (held out) | param-free ops (normal) | α entropy | "
+             "selected genotype | its proxy_acc | retrained test acc | retrain seeds |",
+             "|---|---:|---:|---:|---:|---|---:|---:|---:|"]
     for r, runs in _by_ratio(results).items():
-        accs = [run["proxy_acc"] for run in runs]
-        normals = {json.dumps(run["genotype"]["normal"]) for run in runs}
+        pick = next((c for c in results["selected"] if r in c["mask_ratios"]), None)
+        accs = retrained.get(pick["genotype_hash"], []) if pick else []
         lines.append(
-            f"| {_ratio_label(r)} | {len(runs)} | {_mean_std(accs, 3)} | {min(accs):.3f} – {max(accs):.3f} | "
-            f"{len({run['genotype_hash'] for run in runs})} | {len(normals)} | "
+            f"| {_ratio_label(r)} | {len(runs)} | {_mean_std([run['proxy_acc'] for run in runs], 3)} | "
             f"{_mean_std([run['epochs'][-1]['param_free_ops'] for run in runs], 2)} | "
-            f"{_mean_std([run['param_free_ops_reduce'] for run in runs], 2)} | "
-            f"{statistics.fmean(run['search_s'] for run in runs):.0f} |"
-        )
+            f"{_mean_std([run['epochs'][-1]['alpha_entropy'] for run in runs], 3)} | "
+            + (f"`{pick['genotype_hash']}` | {pick['proxy_acc']:.3f} | {_mean_std(accs, 3)} | {len(accs)} |"
+               if pick else "– | – | – | 0 |"))
     return lines
 
 
 def runs_table(results: dict) -> list[str]:
     lines = ["| mask ratio | seed | param-free ops per epoch | final α entropy | final top weight | "
-             "genotype | proxy test acc |", "|---|---:|---|---:|---:|---|---:|"]
-    for run in sorted(results["runs"], key=lambda r: (r["mask_ratio"], r["seed"])):
+             "genotype | proxy_acc |", "|---|---:|---|---:|---:|---|---:|"]
+    for run in results["runs"]:
         last = run["epochs"][-1]
         lines.append(
             f"| {run['mask_ratio']:g} | {run['seed']} | "
@@ -272,19 +316,18 @@ def runs_table(results: dict) -> list[str]:
 
 
 def render_page(results: dict, reading: str, regenerated: bool) -> str:
-    s, t = results["search"], results["retrain"]
+    s, p, t = results["search"], results["proxy"], results["retrain"]
     sd, sm, mim = s["data"], s["model"], s["mim"]
-    td, tm = t["data"], t["model"]
+    pd_, pm, td, tm = p["data"], p["model"], t["data"], t["model"]
     n_ops = 8 if sm["space"] == "darts" else 5
-    wall = results["wall_time_s"]
-    done = len(results["runs"])
-    planned = len(results["mask_ratios"]) * len(results["seeds"])
+    done, planned = len(results["runs"]), len(results["mask_ratios"]) * len(results["seeds"])
     out = [
-        "# Collapse: plain DARTS vs. DARTS + MIM at proxy scale",
+        "# Does MIM find better cells? Plain DARTS vs. DARTS + MIM at proxy scale",
         "",
-        "Generated by `orchestrator/experiments/collapse.py` (issue #10 item 9); the tables come "
-        "from the raw results in the JSON next to this page "
-        f"(`{PROG} --from-json <json> --out <page>` regenerates them).",
+        "Generated by `orchestrator/experiments/collapse.py` from the raw results in the JSON next to "
+        f"this page (`{PROG} --from-json <json> --out <page>` regenerates it). The searches are "
+        "scored, selected and retrained as `alphadarts pipeline` does it (the sweep's objective, "
+        "`proxy_acc`, and its default selection, the best genotype of each mask ratio).",
         "",
         "## What was run",
         "",
@@ -292,21 +335,25 @@ def render_page(results: dict, reading: str, regenerated: bool) -> str:
         results["command"],
         "```",
         "",
-        f"- Started {results['started_utc']}; wall time **{wall / 60:.1f} min** for "
-        f"{done} of {planned} runs (search + proxy training each) on {results['machine']}."
-        if wall is not None else f"- Started {results['started_utc']}.",
-        f"- Mask ratios {', '.join(f'{r:g}' for r in results['mask_ratios'])} (0 = plain DARTS through "
-        f"the same code path) × seeds {results['seeds'][0]}–{results['seeds'][-1]}: one search each.",
-        f"- Search: {sm['space']} space, C={sm['channels']}, {sm['layers']} cells; offline "
-        f"`{sd['dataset']}` at {sd['image_size']}×{sd['image_size']}, {sd['subset']} training images "
-        f"split {sd['train_portion']:g}/{1 - sd['train_portion']:g} into weight / α splits, batch "
-        f"{sd['batch_size']}; {s['epochs']} epochs, {s['order']} order, α lr {s['optim']['alpha_lr']:g}. "
-        f"MIM: patch {mim['patch_size']}, fill {mim['fill']}, decoder depth {mim['decoder_depth']} "
-        f"width {mim['decoder_width']}, weight {mim['mim_weight']:g}, phases {', '.join(mim['phases'])}.",
-        f"- Proxy accuracy: each final genotype trained from scratch (C={tm['channels']}, {tm['layers']} "
-        f"cells, auxiliary {tm['auxiliary']}, drop path {tm['drop_path_prob']:g}) on `{td['dataset']}` at "
-        f"{td['image_size']}×{td['image_size']}, {td['subset']} training images, batch {td['batch_size']}, "
-        f"{t['epochs']} epochs, seed {t['seed']} for every genotype; final-epoch test accuracy.",
+        f"- Wall time **{results['wall_time_s'] / 60:.1f} min** for {done} of {planned} searches, their proxy "
+        f"scores and {len(results['retrains'])} retrainings, on {results['machine']}.",
+        f"- Mask ratios {', '.join(f'{r:g}' for r in results['mask_ratios'])} (0 = plain DARTS through the "
+        f"same code path) × seeds {results['seeds'][0]}–{results['seeds'][-1]}: one search each.",
+        f"- Search: {sm['space']} space, C={sm['channels']}, {sm['layers']} cells; offline `{sd['dataset']}` at "
+        f"{sd['image_size']}×{sd['image_size']}, {sd['subset']} training images split "
+        f"{sd['train_portion']:g}/{1 - sd['train_portion']:g} into weight / α splits (the {sd['holdout']:g} "
+        f"held out for the score set aside), batch {sd['batch_size']}; {s['epochs']} epochs, {s['order']} "
+        f"order, α lr {s['optim']['alpha_lr']:g}. MIM: patch {mim['patch_size']}, fill {mim['fill']}, decoder "
+        f"depth {mim['decoder_depth']} width {mim['decoder_width']}, weight {mim['mim_weight']:g}, phases "
+        f"{', '.join(mim['phases'])}.",
+        f"- Score (`proxy_acc`): each final genotype trained from scratch (C={pm['channels']}, {pm['layers']} "
+        f"cells) at {pd_['image_size']}×{pd_['image_size']}, {pd_['subset']} training images, batch "
+        f"{pd_['batch_size']}, {p['epochs']} epochs, seed {p['seed']} for every genotype, then its accuracy "
+        f"on the held-out {pd_['holdout']:g} of the training set (never the test split).",
+        f"- Retrain: each selected genotype trained from scratch (C={tm['channels']}, {tm['layers']} cells, "
+        f"auxiliary {tm['auxiliary']}, drop path {tm['drop_path_prob']:g}) at {td['image_size']}×"
+        f"{td['image_size']}, {td['subset']} training images, batch {td['batch_size']}, {t['epochs']} epochs, "
+        f"seeds {', '.join(map(str, results['retrain_seeds']))}; final-epoch test accuracy.",
         "- Signals (`trainables/metrics.py`): param-free ops = parameter-free ops (none, pools, skip) among "
         "the 8 chosen ops of the derived **normal** cell; α entropy = mean entropy of softmax(α) over all "
         f"edges of both cell types, nats (uniform start ln {n_ops} = {math.log(n_ops):.3f}); top weight = "
@@ -314,21 +361,16 @@ def render_page(results: dict, reading: str, regenerated: bool) -> str:
         "- Cells show mean ± sample std across seeds.",
     ]
     if done < planned:
-        out.append(f"- **Incomplete: {done} of {planned} runs finished** (the run was stopped); every "
-                   "table below is over the finished runs only (the `runs` column says how many).")
-    for e in results.get("earlier_sessions", []):
-        out.append(f"- Resumed: an earlier session (started {e['started_utc']}, "
-                   f"{(e['wall_time_s'] or 0) / 60:.1f} min, `{e['command']}`) ran part of it; "
-                   "the wall time above adds the sessions up.")
+        out.append(f"- **Incomplete: {done} of {planned} searches finished**; every table below is over "
+                   "the finished ones only.")
     if regenerated:
         out.append("- This page was regenerated from the JSON; the run itself is the command above.")
-    out += ["", "## Parameter-free ops in the derived normal cell, per epoch (of 8)", "",
+    out += ["", "## The answer per mask ratio", "", *answer_table(results), "",
+            "## Parameter-free ops in the derived normal cell, per epoch (of 8)", "",
             *epoch_table(results, "param_free_ops", 2), "",
             "## α entropy per epoch (nats)", "", *epoch_table(results, "alpha_entropy", 3), "",
             "## Strongest-op weight per epoch", "", *epoch_table(results, "alpha_top_weight", 3), "",
-            "## Final genotypes and proxy accuracy", "", *final_table(results), "",
-            "Distinct genotypes: by genotype hash (both cells); distinct normal cells: the normal cell alone.",
-            "", "## Every run", "", *runs_table(results), "",
+            "## Every search", "", *runs_table(results), "",
             "## Reading", "", READING_START, reading.strip() or NO_READING, READING_END, ""]
     return "\n".join(out)
 
@@ -350,8 +392,7 @@ def json_path_for(page: Path) -> Path:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    args = build_parser().parse_args(argv)
     try:
         if args.from_json is not None:
             try:
@@ -360,8 +401,7 @@ def main(argv: list[str] | None = None) -> int:
                 raise UsageError(f"--from-json {args.from_json}: cannot be read as JSON ({exc})") from None
             regenerated = True
         else:
-            config = resolve_config(args)
-            results = run_experiment(args, config, argv, json_path_for(args.out))
+            results = run_experiment(args, resolve_config(args), argv, json_path_for(args.out))
             regenerated = False
     except UsageError as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)

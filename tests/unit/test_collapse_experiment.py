@@ -1,6 +1,7 @@
-"""The collapse experiment at tiny sizes: real (tiny) searches and proxy trainings produce the
-page with its tables and the raw JSON, the page regenerates from the JSON keeping the
-hand-written reading, and bad flags exit 2 with one line."""
+"""The collapse experiment at tiny sizes: real (tiny) searches, their proxy scores, the
+pipeline's selection and the retrain of the selected genotypes produce the page with its
+tables and the raw JSON, the page regenerates from the JSON keeping the hand-written
+reading, and bad flags exit 2 with one line."""
 
 import json
 
@@ -9,8 +10,10 @@ import pytest
 from orchestrator.experiments import collapse
 
 TINY = [
-    "--mask-ratios", "0,0.5", "--seeds", "1", "--epochs", "1", "--retrain-epochs", "1",
-    "--processes", "1",
+    "--mask-ratios", "0,0.5", "--seeds", "1", "--epochs", "1", "--retrain-seeds", "1",
+    "--processes", "1", "--set", "retrain.epochs=1",
+    "--set", "proxy.epochs=1", "--set", "proxy.data.subset=64", "--set", "proxy.model.channels=4",
+    "--set", "proxy.model.layers=2",
     "--set", "search.data.subset=32", "--set", "search.data.batch_size=16",  # 1 + 1 steps
     "--set", "search.model.channels=4", "--set", "search.model.layers=3",
     "--set", "search.mim.decoder_width=8",
@@ -28,9 +31,14 @@ def test_tiny_run_writes_the_page_and_json(tmp_path, capsys):
     for run in results["runs"]:
         assert len(run["epochs"]) == 1 and 0.0 <= run["proxy_acc"] <= 1.0
         assert run["epochs"][0]["mim_active"] == (run["mask_ratio"] > 0)
+    # the pipeline's selection: the best genotype of each mask ratio, each retrained once
+    found = {run["genotype_hash"]: run["mask_ratio"] for run in results["runs"]}
+    assert {c["genotype_hash"] for c in results["selected"]} == set(found)
+    assert sorted((r["genotype_hash"], r["seed"]) for r in results["retrains"]) == sorted((h, 0) for h in found)
+    assert results["search"]["data"]["holdout"] == results["proxy"]["data"]["holdout"] > 0
     text = page.read_text()
-    for heading in ("## Parameter-free ops in the derived normal cell", "## α entropy per epoch",
-                    "## Final genotypes and proxy accuracy", "## Every run", "## Reading"):
+    for heading in ("## The answer per mask ratio", "## Parameter-free ops in the derived normal cell",
+                    "## α entropy per epoch", "## Every search", "## Reading"):
         assert heading in text
     assert "| epoch | mask 0 (DARTS) | mask 0.5 |" in text
     acc = results["runs"][0]["proxy_acc"]
@@ -50,10 +58,10 @@ def test_resume_runs_only_what_is_missing(tmp_path, capsys):
     first = json.loads((tmp_path / "fidelity_results.json").read_text())["runs"][0]
     capsys.readouterr()
     assert collapse.main([*tiny, "--seeds", "2", "--resume", "--out", str(page)]) == 0
-    assert capsys.readouterr().out.count("done:") == 1  # seed 1 only
+    out = capsys.readouterr().out
+    assert out.count("done: search") == 1  # seed 1 only
     results = json.loads((tmp_path / "fidelity_results.json").read_text())
     assert [r["seed"] for r in results["runs"]] == [0, 1] and results["runs"][0] == first
-    assert len(results["earlier_sessions"]) == 1 and "Resumed" in page.read_text()
     # another config cannot resume this JSON
     assert collapse.main([*tiny, "--epochs", "2", "--resume", "--out", str(page)]) == 2
 
