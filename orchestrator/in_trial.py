@@ -17,6 +17,7 @@ import torch
 from search_space import Genotype
 from trainables.config import SearchConfig, WorkerResources
 from trainables.distributed import Collective
+from trainables.metrics import for_tune
 from trainables.run_dir_checkpoints import RunDirCheckpoints
 from trainables.proxy_objective import ProxyObjective, scored
 from trainables.reporters import Reporter
@@ -51,7 +52,7 @@ class TuneTrialReporter:
 
         if state is not None:
             metrics = {**metrics, "checkpoint_path": self.checkpoints.save(int(state["epoch"]), state)}
-        tune.report(metrics)
+        tune.report(for_tune(metrics))
 
     def latest_state(self) -> dict | None:
         return self.checkpoints.latest_state()

@@ -26,6 +26,10 @@ from orchestrator.storage import join
 from orchestrator.sweep_config import trial_knobs
 from search_space import genotype_from_dict
 from trainables.checkpoint import STATE_FILE, load_state
+from trainables.metrics import PROXY_METRICS
+
+#: metrics a search reports at some epochs only (NaN in the others)
+PROXY_METRIC_NAMES = frozenset(m.name for m in PROXY_METRICS)
 
 
 class TrialTableRecorder(tune.Callback):
@@ -126,7 +130,9 @@ class SweepRecorder(TrialTableRecorder):
                   **{name: result.get(name) for name in TRIAL_METRICS}}
         # the proxy score arrives with some epochs only (NaN in the others): a trial keeps
         # the last one it had
-        scores = {k: v for k, v in scores.items() if not (isinstance(v, float) and math.isnan(v))}
+        sparse = PROXY_METRIC_NAMES | ({"objective"} if self.meta["metric"] in PROXY_METRIC_NAMES else set())
+        scores = {k: v for k, v in scores.items()
+                  if not (k in sparse and isinstance(v, float) and math.isnan(v))}
         return dict(
             epochs=result["epoch"],
             **scores,

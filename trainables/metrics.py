@@ -13,6 +13,7 @@ be None: a value that does not exist for the epoch (a cell NAS-Bench-201 does no
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Literal
 
@@ -33,7 +34,7 @@ class Metric:
 
 
 #: NAS-Bench-201's accuracy of the epoch's derived cell (trainables.nb201_benchmark), percent,
-#: 200-epoch schedule, mean over the benchmark's seeds. NaN where no benchmark was read (another
+#: 200-epoch schedule, mean over the benchmark's seeds. None where no benchmark was read (another
 #: space, none configured or found) or the cell is not in it (bench_status says which). Like
 #: proxy_acc, a score of the cell alone: a sweep may select on the validation accuracy; the
 #: test accuracy has no goal, so it is reported and never selected on.
@@ -43,7 +44,7 @@ BENCHMARK_METRICS: tuple[Metric, ...] = (
            per_trial=True, nullable=True),
     *(Metric(f"bench_{key}_{split}", float, f"NAS-Bench-201 {name} {split} accuracy of the derived "
              f"cell, % ({'may select on' if split == 'valid' else 'report, never select on'})",
-             goal="max" if split == "valid" else None, per_trial=True)
+             goal="max" if split == "valid" else None, per_trial=True, nullable=True)
       for key, name in (("cifar10", "CIFAR-10"), ("cifar100", "CIFAR-100"), ("imagenet16", "ImageNet16-120"))
       for split in ("valid", "test")),
 )
@@ -107,6 +108,7 @@ PLACEMENT_METRICS: tuple[Metric, ...] = (
 )
 
 _BY_NAME = {m.name: m for m in SEARCH_EPOCH_METRICS}
+_NUMBERS = frozenset(m.name for m in SEARCH_EPOCH_METRICS if m.type in (int, float))
 _ALL = {m.name: m for m in SEARCH_EPOCH_METRICS + PROXY_METRICS}
 
 #: metrics a sweep may optimise -> the better direction
@@ -143,3 +145,10 @@ def check_epoch_report(metrics: dict) -> dict:
             raise TypeError(f"epoch metric {name!r} is {type(value).__name__}, "
                             f"declared {expected.__name__}")
     return metrics
+
+
+def for_tune(metrics: dict) -> dict:
+    """`metrics` as Tune is told them: a declared number that does not exist for the epoch
+    (None, a cell NAS-Bench-201 lacks) as NaN, since Tune's schedulers and searchers compare
+    numbers and a sweep may rank by such a metric. The loop's own history keeps None."""
+    return {k: math.nan if v is None and k in _NUMBERS else v for k, v in metrics.items()}

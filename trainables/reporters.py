@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Protocol
 
 from trainables.checkpoint import STATE_FILE, load_state, save_state
+from trainables.metrics import for_tune
 
 
 class Reporter(Protocol):
@@ -61,7 +62,7 @@ class RayTrainReporter:
         import ray.train
 
         node_id = ray.get_runtime_context().get_node_id()
-        metrics = {**metrics, "train_node_id": node_id, "train_node_ip": ray.util.get_node_ip_address(),
+        metrics = {**for_tune(metrics), "train_node_id": node_id, "train_node_ip": ray.util.get_node_ip_address(),
                    "resumed_from_epoch": self.resumed_from_epoch}
         if state is None:
             ray.train.report(metrics)

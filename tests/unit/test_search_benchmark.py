@@ -53,7 +53,7 @@ def test_each_epoch_records_the_cell_or_that_the_benchmark_lacks_it():
         run_search(config, first)
     epoch1 = first.metrics[0]
     assert str(genotype_from_dict(epoch1["genotype"])) != CELL_11
-    assert epoch1["bench_status"] == "not_in_benchmark" and all(math.isnan(epoch1[n]) for n in BENCH_VALUES)
+    assert epoch1["bench_status"] == "not_in_benchmark" and all(epoch1[n] is None for n in BENCH_VALUES)
 
     # epoch 2 starts from α that select cell 11: the one cell the sample holds
     state = copy.deepcopy(first.states[-1])
@@ -81,14 +81,14 @@ def test_a_cell_file_that_names_code_is_not_run_and_the_search_goes_on(tmp_path,
     resumed = MemoryReporter(resume_state=state)
     with caplog.at_level(logging.WARNING):
         run_search(tiny(benchmark=str(directory)), resumed)
-    assert resumed.metrics[-1]["bench_status"] == "unreadable" and math.isnan(resumed.metrics[-1]["bench_cifar10_test"])
+    assert resumed.metrics[-1]["bench_status"] == "unreadable" and resumed.metrics[-1]["bench_cifar10_test"] is None
     assert "names os.system" in caplog.text and not marker.exists()
 
 
 def test_cells_written_for_the_runs_own_derived_cells_are_found_every_epoch(tmp_path):
     without = MemoryReporter()
     outcome = run_search(tiny(epochs=3), without)
-    assert all(m["bench_status"] is None and all(math.isnan(m[n]) for n in BENCH_VALUES) for m in without.metrics)
+    assert all(m["bench_status"] is None and all(m[n] is None for n in BENCH_VALUES) for m in without.metrics)
 
     cells = [str(genotype_from_dict(m["genotype"])) for m in without.metrics]
     directory = sample_copy(tmp_path / "bench")
@@ -155,3 +155,13 @@ def test_a_sweep_may_select_on_the_benchmarks_validation_accuracy_never_on_its_t
         load_config("quickstart", [*nb201, "sweep.objective.metric=bench_cifar10_test"])
     with pytest.raises(UsageError, match="needs search.model.space=nb201 .*and search.benchmark set"):
         check_sweep(load_config("quickstart", ["sweep.objective.metric=bench_cifar10_valid"]))
+
+
+def test_tune_is_told_a_missing_benchmark_accuracy_as_nan_the_history_keeps_none():
+    """Tune's schedulers compare numbers (a sweep may rank by bench_*_valid); the loop's own
+    history, and the epochs.jsonl written from it, keep None (JSON null)."""
+    from trainables.metrics import for_tune
+
+    told = for_tune({"epoch": 2, "bench_status": None, "bench_cifar10_valid": None, "genotype": {"a": 1}})
+    assert told["epoch"] == 2 and told["bench_status"] is None and told["genotype"] == {"a": 1}
+    assert math.isnan(told["bench_cifar10_valid"])

@@ -3,9 +3,9 @@ accuracies (`trainables.metrics.BENCHMARK_METRICS`), looked up on the worker tha
 epoch, and `bench_status` saying whether the cell was in the benchmark.
 
 Which benchmark: `search.benchmark` when set (checked at the door; gone by now is an error),
-else the API's default location when present. Without one every accuracy is NaN (and the
-status None) and the search says once where to put it; a cell the benchmark lacks is recorded
-as `not_in_benchmark` with NaN accuracies, and the search goes on. So does a cell whose file is
+else the API's default location when present. Without one every bench_* value is None and
+the search says once where to put it; a cell the benchmark lacks is recorded as
+`not_in_benchmark` with None values, and the search goes on. So does a cell whose file is
 broken or names code (`unreadable`, with a warning naming the file): the benchmark observes
 the search, and a damaged copy of it must not cost the run.
 """
@@ -13,7 +13,6 @@ the search, and a damaged copy of it must not cost the run.
 from __future__ import annotations
 
 import logging
-import math
 from typing import TYPE_CHECKING
 
 from trainables.errors import InputError
@@ -60,9 +59,7 @@ class EpochBenchmark:
             return cls(None)
 
     def metrics(self, genotype) -> dict:
-        # NaN, not None, for an accuracy that does not exist: a sweep may rank and prune on
-        # the validation accuracies, and Tune's schedulers compare numbers
-        values: dict = {m.name: None if m.type is str else math.nan for m in BENCHMARK_METRICS}
+        values: dict = {m.name: None for m in BENCHMARK_METRICS}
         if self.benchmark is None:
             return values
         try:
@@ -78,5 +75,5 @@ class EpochBenchmark:
         for dataset, result in found.datasets.items():
             for split in ("valid", "test"):
                 accuracy = getattr(result, split)
-                values[f"bench_{METRIC_KEYS[dataset]}_{split}"] = math.nan if accuracy is None else accuracy.mean
+                values[f"bench_{METRIC_KEYS[dataset]}_{split}"] = None if accuracy is None else accuracy.mean
         return values
