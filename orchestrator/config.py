@@ -14,6 +14,7 @@ from orchestrator.cluster_config import ClusterConfig
 from orchestrator.errors import UsageError
 from orchestrator.pipeline_config import PipelineConfig
 from orchestrator.sweep_config import SweepConfig
+from orchestrator.tracking import TrackingConfig
 from orchestrator.validation_errors import describe_validation_error
 from orchestrator.yaml_input import DuplicateKeyError, load_strict
 from search_space import get_space, space_names
@@ -36,6 +37,7 @@ class ExperimentConfig(StrictModel):
     )
     pipeline: PipelineConfig = PipelineConfig()
     cluster: ClusterConfig = ClusterConfig()
+    tracking: TrackingConfig = TrackingConfig()
 
     @model_validator(mode="before")
     @classmethod

@@ -13,6 +13,7 @@ only what is missing: a finished run reports its final epoch again without train
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass, field
 
@@ -24,6 +25,7 @@ from orchestrator.run_identity import check_run_dir, record_run_dir
 from orchestrator.retrain_table import genotype_leaderboard, load_retrain, merge_retrain
 from orchestrator.run_lock import exclusive
 from orchestrator.storage import is_dir, join
+from orchestrator.tracking import check_tracking, tracking_callbacks
 from orchestrator.trial_runner import (
     concurrent_trials,
     DRIVER_CPU,
@@ -154,6 +156,7 @@ def run_retrain(config: ExperimentConfig, targets: list[RetrainTarget], seeds: i
     dumped = config.model_dump(mode="json")
     # before Ray starts, each in seconds: the directory's own config, the data, the resources
     check_run_dir(path, dumped, "retrain", restart)
+    check_tracking(config.tracking)
     with exclusive(path):  # a second command on this retrain is refused (exit 2)
         return _run_retrain_locked(config, targets, seeds, address, path, restart, resource_wait)
 
@@ -208,7 +211,9 @@ def _run_retrain_locked(config: ExperimentConfig, targets: list[RetrainTarget], 
             name=experiment_name(config),
             storage_path=config.storage_path,
             failure_config=tune.FailureConfig(max_failures=0),
-            callbacks=[ScalarTBXLoggerCallback(), *phase_callbacks()],
+            callbacks=[ScalarTBXLoggerCallback(), *phase_callbacks(),
+                       *tracking_callbacks(config.tracking, experiment_name(config),
+                                           functools.partial(run_params, [t.genotype.key for t in targets]))],
             **progress_reporting(["epoch", "test_acc", "test_ce", "train_acc"], ["pair"]),
         ),
     )
@@ -248,6 +253,12 @@ def _run_retrain_locked(config: ExperimentConfig, targets: list[RetrainTarget], 
     if any(r["status"] == "STOPPED" for r in rows):  # SIGINT/SIGTERM: exit 130/143 (cli.py)
         raise Interrupted(where_retrain_stopped(path, len(pairs), rows))
     return summary(path, targets, rows)
+
+
+def run_params(genotype_hashes: list[str], config: dict) -> dict:
+    """What MLflow records as a retrain run's params: its genotype and seed."""
+    index, seed = config["pair"]
+    return {"genotype_hash": genotype_hashes[int(index)], "seed": int(seed)}
 
 
 def where_retrain_stopped(path: str, num_runs: int, rows: list[dict] | None) -> str:

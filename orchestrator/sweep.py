@@ -29,6 +29,7 @@ from orchestrator.cluster import check_storage
 from orchestrator.config import ExperimentConfig
 from orchestrator.bench.phases import callbacks as phase_callbacks
 from orchestrator.console import announce
+from orchestrator.tracking import check_tracking, tracking_callbacks
 from orchestrator.tune_output import ScalarTBXLoggerCallback, progress_reporting
 from orchestrator.errors import UsageError
 from orchestrator.in_trial import runs_in_trial
@@ -223,6 +224,7 @@ def run_sweep(config: ExperimentConfig, address: str | None = None, resume: bool
     check_run_dir(path, config.model_dump(mode="json"), "sweep", restart)
     check_resources(config.search.runtime, "search.runtime", address, DRIVER_CPU)
     check_sweep(config, address)
+    check_tracking(config.tracking)
     with exclusive(path):  # a second command on this sweep is refused (exit 2)
         return _run_sweep_locked(config, path, address, resume, restart, resource_wait)
 
@@ -411,6 +413,8 @@ def _new_tuner(config: ExperimentConfig, path: str, trainable, searches_dir: str
             failure_config=tune.FailureConfig(max_failures=sweep.max_trial_failures),
             callbacks=[SweepRecorder(path, meta, searches_dir),
                        ScalarTBXLoggerCallback(hparams=functools.partial(trial_knobs, seeds=seeds)),
+                       *tracking_callbacks(config.tracking, experiment_name(config),
+                                           functools.partial(trial_knobs, seeds=seeds)),
                        *phase_callbacks()],
             **progress_reporting(*progress_columns(config), metric=metric, mode=mode),
         ),

@@ -32,8 +32,11 @@ def _sweep_args(tmp_path, name, *extra):
 
 
 def test_sweep_records_every_trial_and_asha_stops_some(ray_session, tmp_path, capsys):
-    # six trials: plain DARTS first, then two of TPE's settings, each with seeds 0 and 1
-    assert main(_sweep_args(tmp_path, "qs", "--set", "sweep.sampler_seed=5", "--json")) == 0
+    # six trials: plain DARTS first, then two of TPE's settings, each with seeds 0 and 1; each
+    # trial an MLflow run too, in a local file store
+    mlruns = tmp_path / "mlruns"
+    assert main(_sweep_args(tmp_path, "qs", "--set", "sweep.sampler_seed=5", "--set",
+                            f"tracking.mlflow=file:{mlruns}", "--json")) == 0
     summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     exp = Path(summary["experiment_dir"])
     assert exp == tmp_path / "qs-sweep"
@@ -78,6 +81,22 @@ def test_sweep_records_every_trial_and_asha_stops_some(ray_session, tmp_path, ca
     means = trials.groupby(["mask_ratio", "decoder_depth"]).objective.mean()
     assert sorted(t.value for t in study.trials) == pytest.approx(sorted(means))
     assert study.trials[0].params == {"mask_ratio": 0.0, "decoder_depth": 1}
+
+    # MLflow: one run per trial, its knobs (the replicate's seed, not Tune's index) as params,
+    # its last epoch's metrics
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(f"file:{mlruns}")
+    experiment = client.get_experiment_by_name("qs-sweep")
+    runs = {r.data.tags["trial_name"].removeprefix("run_trial_"): r
+            for r in client.search_runs([experiment.experiment_id])}
+    assert set(runs) == set(trials.trial_id)
+    for row in trials.itertuples():
+        run = runs[row.trial_id]
+        assert run.data.params == {"mask_ratio": str(row.mask_ratio), "decoder_depth": str(row.decoder_depth),
+                                   "seed": str(row.seed)}
+        assert run.data.metrics["epoch"] == row.epochs and run.data.metrics["proxy_acc"] == pytest.approx(row.proxy_acc)
+        assert [m.step for m in client.get_metric_history(run.info.run_id, "alpha_acc")] == list(range(1, row.epochs + 1))
 
     # the results command reads the same directory
     assert main(["results", str(exp), "--json"]) == 0

@@ -84,3 +84,24 @@ def test_another_search_space_moves_the_retrain_section_with_it():
     assert ExperimentConfig.model_validate({}).retrain.model.auxiliary is True
     with pytest.raises(UsageError, match="retrain.space='darts' must be the search's space"):
         load_config("quickstart", ["search.model.space=nb201", "retrain.space=darts"])
+
+
+def test_tracking_takes_an_mlflow_uri_and_is_off_by_default():
+    from orchestrator.tracking import tracking_callbacks
+
+    config = load_config("quickstart")
+    assert config.tracking.mlflow is None and tracking_callbacks(config.tracking, "x") == []
+    assert load_config("quickstart", ["tracking.mlflow=sqlite:////tmp/m.db"]).tracking.mlflow == "sqlite:////tmp/m.db"
+    with pytest.raises(UsageError, match="tracking.mlflow.*give a tracking URI"):
+        load_config("quickstart", ["tracking.mlflow=mlruns"])
+
+
+def test_mlflow_tracking_without_mlflow_is_refused_at_the_door(monkeypatch):
+    import importlib.util
+
+    from orchestrator.tracking import check_tracking
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "mlflow" else real(name, *a))
+    with pytest.raises(UsageError, match="needs MLflow: pip install 'alphadarts\\[mlflow\\]'"):
+        check_tracking(load_config("quickstart", ["tracking.mlflow=sqlite:////tmp/m.db"]).tracking)
