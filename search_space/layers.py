@@ -148,6 +148,15 @@ class FactorizedReduce(nn.Module):
         return self.bn(torch.cat(halves, dim=1))
 
 
+def set_narrow_subsampling(model: nn.Module, enabled: bool) -> None:
+    """Turn `pointwise_conv`'s subsampling of narrow strided convs on or off in every
+    FactorizedReduce of `model` (off: the layout before it, which `alphadarts bench
+    --compare-layouts` times)."""
+    for module in model.modules():
+        if isinstance(module, FactorizedReduce):
+            module.subsample_narrow_on_cpu = enabled
+
+
 class ResNetBasicBlock(nn.Module):
     """NB201's residual reduction block between stages: two 3x3 ReLUConvBN (the first at
     stride 2) plus a shortcut of 2x2 average pooling and a 1x1 conv."""

@@ -34,6 +34,11 @@ def subsamples_on_cpu(conv: nn.Conv2d) -> bool:
             and conv.kernel_size == (1, 1) and conv.padding == (0, 0) and conv.groups == 1)
 
 
+def narrow_strided_convs(model: nn.Module) -> int:
+    """How many convs of `model` `pointwise_conv` subsamples on CPU."""
+    return sum(isinstance(m, nn.Conv2d) and subsamples_on_cpu(m) for m in model.modules())
+
+
 def pointwise_conv(conv: nn.Conv2d, x: torch.Tensor, subsample_narrow: bool = True) -> torch.Tensor:
     """`conv(x)` for a 1x1, unpadded `conv`, computed at stride 1 on x[..., ::s, ::s] where
     `subsamples_on_cpu(conv)` and x is on CPU (`subsample_narrow=False`: always `conv(x)`,

@@ -43,20 +43,12 @@ def test_cpu_paths_stay_off_the_failing_avx2_kernel():
     assert not bad, f"{len(bad)} runs of the failing kernel, e.g. {FAILING_KERNEL.search(log).group(0)}"
 
 
-def _narrow_convs(model) -> int:
-    from torch import nn
-
-    from search_space.strided_pointwise import subsamples_on_cpu
-
-    return sum(isinstance(m, nn.Conv2d) and subsamples_on_cpu(m) for m in model.modules())
-
-
 def _search_steps() -> None:
     """One α step and one weight step of a C=2, 2-cell DARTS supernet (input channels 4 and
     6 at stride 2) with MIM, in both orders and every checkpointing mode."""
     import torch
 
-    from search_space import CHECKPOINT_MODES, build_supernet
+    from search_space import CHECKPOINT_MODES, build_supernet, narrow_strided_convs
     from trainables.config import MimConfig, OptimConfig
     from trainables.objective import SearchObjective
     from trainables.search_step import SearchStep, build_optimisers
@@ -74,25 +66,25 @@ def _search_steps() -> None:
             masks = step.sample_masks(x, x)
             step.alpha_step(x, y, masks[0], x, y, masks[1])
             step.weights_step(x, y, masks[1])
-            print(f"stage search_{order}_{mode}: {_narrow_convs(supernet)} narrow strided 1x1 convs", flush=True)
+            print(f"stage search_{order}_{mode}: {narrow_strided_convs(supernet)} narrow strided 1x1 convs", flush=True)
 
 
 def _bench() -> None:
     """`alphadarts bench` on the same supernet: the checkpointed variants' gradient check,
     the reference supernet, the timed steps."""
     from orchestrator.cli import main
-    from search_space import build_supernet
+    from search_space import build_supernet, narrow_strided_convs
 
     code = main(["bench", "--json", "--channels", "2", "--layers", "2", "--batch-size", "2", "--image-size", "8",
                  "--steps", "1", "--warmup", "0", "--set", "search.mim.patch_size=2", "--compare-reference",
                  "--checkpointing", "cells,first_stage,mixed_ops"])
     assert code == 0
-    print(f"stage bench: {_narrow_convs(build_supernet('darts', 10, 2, 2))} narrow strided 1x1 convs", flush=True)
+    print(f"stage bench: {narrow_strided_convs(build_supernet('darts', 10, 2, 2))} narrow strided 1x1 convs", flush=True)
 
 
 def _train() -> None:
     """The retrain loop on a C=2, 2-cell DARTS_V2 network in channels_last (runtime.channels_last)."""
-    from search_space import build_network, parse_genotype
+    from search_space import build_network, narrow_strided_convs, parse_genotype
     from trainables.reporters import MemoryReporter
     from trainables.train_config import TrainConfig
     from trainables.train_loop import run_train
@@ -107,7 +99,7 @@ def _train() -> None:
     })
     run_train(config, genotype, MemoryReporter())
     network = build_network("darts", genotype, 3, 2, 2, auxiliary=False, family=config.data.network)
-    print(f"stage train: {_narrow_convs(network)} narrow strided 1x1 convs", flush=True)
+    print(f"stage train: {narrow_strided_convs(network)} narrow strided 1x1 convs", flush=True)
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from search_space import build_network, build_supernet, narrow_strided_convs, parse_genotype, set_narrow_subsampling
 from search_space.layers import FactorizedReduce
 from search_space.strided_pointwise import pointwise_conv, subsamples_on_cpu
 
@@ -59,3 +60,22 @@ def test_factorized_reduce_keeps_its_output_for_narrow_inputs():
         shifted = F.pad(x[:, :, 1:, 1:], (0, 1, 0, 1))
         expected = block.bn(torch.cat([_reference(block.conv_1, x), _reference(block.conv_2, shifted)], dim=1))
         torch.testing.assert_close(block.forward_after_relu(x), expected, rtol=1e-5, atol=1e-5)
+
+
+def test_only_darts_below_four_channels_has_narrow_strided_convs():
+    """C=2, 2 cells: 8 skip edges of the first reduction cell (4 channels, 2 convs each) and
+    the next cell's preprocessing of the stem (6 channels); from C=4 every one has 8 or more."""
+    assert narrow_strided_convs(build_supernet("darts", 10, 2, 2)) == 18
+    assert narrow_strided_convs(build_supernet("darts", 10, 3, 5)) > 0
+    assert narrow_strided_convs(build_supernet("darts", 10, 4, 2)) == 0
+    assert narrow_strided_convs(build_supernet("nb201", 10, 2, 1)) == 0
+    v2 = parse_genotype("darts", "DARTS_V2")
+    assert narrow_strided_convs(build_network("darts", v2, 10, 2, 2, auxiliary=False)) == 2
+
+
+def test_subsampling_can_be_turned_off_for_the_benchmark():
+    net = build_supernet("darts", 10, 2, 2)
+    blocks = [m for m in net.modules() if isinstance(m, FactorizedReduce)]
+    assert blocks and all(b.subsample_narrow_on_cpu for b in blocks)
+    set_narrow_subsampling(net, False)
+    assert not any(b.subsample_narrow_on_cpu for b in blocks)
