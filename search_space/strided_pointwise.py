@@ -3,18 +3,19 @@ corrupts the heap on CPUs with AVX2 but no AVX-512.
 
 oneDNN's AVX2 1x1 backward-weights kernel (torch 2.14.1, oneDNN 3.12.0), given a
 channels_last input, stride 2 and fewer input channels than its 8-channel block, writes past
-the workspace it copies the strided input into: glibc aborts the process ("corrupted
-double-linked list"), or with two threads the weight gradient comes out wrong or the kernel
-spins (tests/repro/onednn_avx2_abort.py). The supernets run channels_last on CPU
+the workspace it copies the strided input into (uxlfoundation/oneDNN#6035): glibc aborts the
+process ("corrupted double-linked list"), or with two threads the weight gradient comes out
+wrong or the kernel spins (tests/repro/onednn_avx2_abort.py). The supernets run channels_last on CPU
 (`mixed_op.cpu_layout`), and tiny supernets (C=2: 4 and 6 input channels) reach it.
 
 A 1x1 convolution without padding at stride s is the same convolution at stride 1 on every
 s-th pixel, and at stride 1 that kernel has no such copy to make: for fewer than 8 input
-channels on CPU the subsampling is done here, in the layout the input already has. Measured
-under `ONEDNN_MAX_CPU_ISA=AVX2`: 2-7 input channels failed at every size tried, 1 and 8-128
-never did, and stride 1 at 1-9 channels never did. Where it applies the convolution is tiny,
-so its cost is too; from 8 input channels on (every supernet from C=4 up, the DARTS defaults
-included) nothing changes (docs/benchmarks.md).
+channels on CPU the subsampling is done here, in the layout the input already has (for every
+size: that some sizes get another kernel is oneDNN's choice to make). Measured under
+`ONEDNN_MAX_CPU_ISA=AVX2`: 2-7 input channels failed wherever oneDNN picked that kernel, 1
+and 8-128 never did, nor did stride 1 at 1-9 channels. Where it applies the convolution is
+tiny, and so is its cost; from 8 input channels on (every DARTS supernet from C=4 up, the
+search defaults included) nothing changes (docs/benchmarks.md).
 """
 
 from __future__ import annotations
