@@ -133,7 +133,8 @@ def sweep() -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sweep", action="store_true",
-                        help="which input channel counts fail (stride 2: 1-17 and 24-128; stride 1: 1-9), about a minute")
+                        help="which input channel counts fail (stride 2: 1-17 and 24-128; stride 1: 1-9); "
+                             "about a minute")
     parser.add_argument("--child", nargs=5, metavar=("CHANNELS", "STRIDE", "LAYOUT", "THREADS", "SIZES"),
                         help=argparse.SUPPRESS)
     args = parser.parse_args()

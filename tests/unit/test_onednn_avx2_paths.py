@@ -79,7 +79,8 @@ def _bench() -> None:
                  "--steps", "1", "--warmup", "0", "--set", "search.mim.patch_size=2", "--compare-reference",
                  "--checkpointing", "cells,first_stage,mixed_ops"])
     assert code == 0
-    print(f"stage bench: {narrow_strided_convs(build_supernet('darts', 10, 2, 2))} narrow strided 1x1 convs", flush=True)
+    narrow = narrow_strided_convs(build_supernet("darts", 10, 2, 2))
+    print(f"stage bench: {narrow} narrow strided 1x1 convs", flush=True)
 
 
 def _train() -> None:
