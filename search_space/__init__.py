@@ -23,6 +23,8 @@ from search_space.genotypes import (
     genotype_hash,
     published_names,
 )
+from search_space.layers import set_narrow_subsampling
+from search_space.strided_pointwise import narrow_strided_convs
 from search_space.mixed_op import MixedOp
 from search_space.parse import parse_genotype
 from search_space.registry import get_space, register_space, space_names, unregister_space
@@ -72,10 +74,12 @@ __all__ = [
     "genotype_from_dict",
     "genotype_hash",
     "get_space",
+    "narrow_strided_convs",
     "ops_for",
     "parse_genotype",
     "published_names",
     "register_space",
+    "set_narrow_subsampling",
     "space_names",
     "unregister_space",
 ]

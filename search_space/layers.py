@@ -10,6 +10,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from search_space.strided_pointwise import pointwise_conv
+
 
 class ReLUConvBN(nn.Sequential):
     """ReLU -> Conv -> BN: DARTS's preprocessing and NB201's `nor_conv_kxk`. The conv has no
@@ -114,7 +116,12 @@ class FactorizedReduce(nn.Module):
     The shifted input is zero-padded back to the full size so both halves have ceil(n / 2)
     pixels for odd n too; for even n the padding is never sampled, which is exactly DARTS.
     An odd `c_out` gives the extra channel to the second half. `bias` as in ReLUConvBN.
+    Both convs run through `strided_pointwise.pointwise_conv`, which keeps narrow ones off a
+    oneDNN kernel that corrupts the heap on AVX2 CPUs.
     """
+
+    #: see `strided_pointwise.pointwise_conv`; `alphadarts bench --compare-layouts` turns it off
+    subsample_narrow_on_cpu = True
 
     def __init__(
         self,
@@ -136,7 +143,18 @@ class FactorizedReduce(nn.Module):
     def forward_after_relu(self, x_relu: torch.Tensor) -> torch.Tensor:
         """`forward` minus its leading ReLU (see ReLUConvBN.forward_after_relu)."""
         shifted = F.pad(x_relu[:, :, 1:, 1:], (0, 1, 0, 1))
-        return self.bn(torch.cat([self.conv_1(x_relu), self.conv_2(shifted)], dim=1))
+        narrow = self.subsample_narrow_on_cpu
+        halves = [pointwise_conv(self.conv_1, x_relu, narrow), pointwise_conv(self.conv_2, shifted, narrow)]
+        return self.bn(torch.cat(halves, dim=1))
+
+
+def set_narrow_subsampling(model: nn.Module, enabled: bool) -> None:
+    """Turn `pointwise_conv`'s subsampling of narrow strided convs on or off in every
+    FactorizedReduce of `model` (off: the layout before it, which `alphadarts bench
+    --compare-layouts` times)."""
+    for module in model.modules():
+        if isinstance(module, FactorizedReduce):
+            module.subsample_narrow_on_cpu = enabled
 
 
 class ResNetBasicBlock(nn.Module):

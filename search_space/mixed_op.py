@@ -61,7 +61,8 @@ class MixedOp(nn.Module):
 def cpu_layout(x: torch.Tensor, channels_last_on_cpu: bool = True) -> torch.Tensor:
     """The supernet's input in channels_last on CPU: measured there, the depthwise convs'
     backward is ~8x and pooling ~3-10x faster than in NCHW (docs/benchmarks.md), and every
-    later op keeps the layout. On CUDA the layout is left to `runtime.channels_last`."""
+    later op keeps the layout. On CUDA the layout is left to `runtime.channels_last`. (One
+    oneDNN kernel fails on narrow channels_last inputs with AVX2: `strided_pointwise`.)"""
     if channels_last_on_cpu and x.device.type == "cpu" and x.dim() == 4:
         return x.contiguous(memory_format=torch.channels_last)
     return x

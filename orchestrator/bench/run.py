@@ -6,7 +6,10 @@ that a loaded machine slows them alike. `plain` is the project's `SearchStep` wi
 `mim` with the config's MIM settings, `ckpt_<mode>` the plain step with activation
 checkpointing (`search.runtime.activation_checkpointing`, one variant per mode asked for),
 `reference` (on request) the straightforward DARTS step on the straightforward supernet
-(`orchestrator.bench.reference_step`), same weights, same batches. Each checkpointed variant
+(`orchestrator.bench.reference_step`), same weights, same batches. `compare_layouts` adds
+the plain step in the CPU layouts `plain` is not: `unguarded`, narrow 1x1 stride-2 convs
+run strided in channels_last as before `search_space.strided_pointwise` (which oneDNN's
+AVX2 kernel aborts on), and `nchw`, the supernet without channels_last on CPU. Each checkpointed variant
 is also checked against `plain` on one batch before any step (loss, α and weight gradients,
 BatchNorm running statistics: max |difference|, 0 where they agree to the last bit).
 
@@ -37,7 +40,7 @@ import torch.nn.functional as F
 
 from orchestrator.bench.reference_step import ReferenceStep
 from orchestrator.bench.reference_supernet import reference_copy
-from search_space import build_supernet, count_macs
+from search_space import build_supernet, count_macs, narrow_strided_convs, set_narrow_subsampling
 from trainables.config import MimConfig, SearchConfig
 from trainables.datasets import DATASETS
 from trainables.distributed import Collective
@@ -69,6 +72,8 @@ class BenchSpec:
     concurrency: int = 1
     #: activation-checkpointing modes to time as extra variants (`ckpt_<mode>`)
     checkpointing: tuple[str, ...] = ("cells",)
+    #: also time the `unguarded` and `nchw` CPU layouts
+    compare_layouts: bool = False
 
 
 class _Variant:
@@ -116,6 +121,12 @@ def build_variants(spec: BenchSpec) -> list[_Variant]:
         ckpt = copy.deepcopy(supernet)
         ckpt.set_activation_checkpointing(mode)
         objectives[f"ckpt_{mode}"] = SearchObjective(ckpt, plain_mim, cfg.seed)
+    if spec.compare_layouts:
+        unguarded, nchw = copy.deepcopy(supernet), copy.deepcopy(supernet)
+        set_narrow_subsampling(unguarded, False)
+        nchw.channels_last_on_cpu = False
+        objectives["unguarded"] = SearchObjective(unguarded, plain_mim, cfg.seed)
+        objectives["nchw"] = SearchObjective(nchw, plain_mim, cfg.seed)
     if spec.compare_reference:
         objectives["reference"] = SearchObjective(reference_copy(supernet), plain_mim, cfg.seed)
     variants = []
@@ -184,6 +195,13 @@ def run_bench(spec: BenchSpec) -> dict:
                 "max_abs_diff_vs_plain": diff,
             }
             for name, diff in checked.items()
+        }
+    if spec.compare_layouts:
+        result["layouts"] = {
+            "narrow_strided_convs": narrow_strided_convs(variants[0].objective.supernet),
+            **{name: {"time_vs_plain": result[name]["step_ms"] / result["plain"]["step_ms"],
+                      "cpu_time_vs_plain": result[name]["step_cpu_ms"] / result["plain"]["step_cpu_ms"]}
+               for name in ("unguarded", "nchw")},
         }
     if spec.compare_reference:
         ref = result["reference"]
@@ -353,7 +371,7 @@ def _describe(spec: BenchSpec) -> dict:
         "device_name": torch.cuda.get_device_name(spec.device) if spec.device.startswith("cuda") else "cpu",
         "threads": torch.get_num_threads(), "steps": spec.steps, "warmup": spec.warmup,
         "bf16": cfg.runtime.bf16, "channels_last": cfg.runtime.channels_last, "compile": cfg.runtime.compile,
-        "checkpointing": list(spec.checkpointing),
+        "checkpointing": list(spec.checkpointing), "compare_layouts": spec.compare_layouts,
         "mim": {"mask_ratio": cfg.mim.mask_ratio, "decoder_depth": cfg.mim.decoder_depth,
                 "decoder_width": cfg.mim.decoder_width, "patch_size": cfg.mim.patch_size},
     }
@@ -367,6 +385,7 @@ def rss_peak_mb(spec: BenchSpec, variant: str) -> float:
         "warmup": spec.warmup, "variant": variant, "threads": torch.get_num_threads(),
         "compare_reference": variant == "reference", "image_size": spec.image_size,
         "checkpointing": [variant.removeprefix("ckpt_")] if variant.startswith("ckpt_") else [],
+        "compare_layouts": variant in ("unguarded", "nchw"),
     })
     out = subprocess.run(
         [sys.executable, "-m", "orchestrator.bench.run", payload], capture_output=True, text=True, check=True
@@ -378,7 +397,7 @@ def _rss_child(payload: dict) -> None:
     torch.set_num_threads(payload["threads"])
     spec = BenchSpec(SearchConfig.model_validate(payload["search"]), payload["image_size"], payload["device"],
                      compare_reference=payload["compare_reference"],
-                     checkpointing=tuple(payload["checkpointing"]))
+                     checkpointing=tuple(payload["checkpointing"]), compare_layouts=payload["compare_layouts"])
     variant = next(v for v in build_variants(spec) if v.name == payload["variant"])
     batch = make_batches(spec)
     with open("/proc/self/statm") as f:

@@ -12,6 +12,12 @@ and with checkpointing: doubling, then a binary search, each try two full search
 `--compare-reference` also times the straightforward DARTS step on the straightforward
 supernet (same weights, same batches), and prints the speedup and the largest differences of
 logits, features and α gradients between the two.
+
+`--compare-layouts` (CPU) also times the plain step in two other CPU layouts: `unguarded`,
+the 1x1 stride-2 convs with fewer than 8 input channels run strided in channels_last, as
+before they were kept off a oneDNN kernel that aborts on CPUs with AVX2 and no AVX-512 (so
+this variant aborts there when the supernet has such convs: DARTS with C < 4); and `nchw`, the
+supernet without channels_last on CPU.
 """
 
 from __future__ import annotations
@@ -56,6 +62,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                    help="CUDA: find the largest batch that fits the device, without and with checkpointing")
     p.add_argument("--compare-reference", action="store_true",
                    help="also time the straightforward DARTS step and check outputs agree")
+    p.add_argument("--compare-layouts", action="store_true",
+                   help="CPU: also time the plain step with narrow strided 1x1 convs unguarded (aborts on "
+                        "AVX2-only CPUs for DARTS with C < 4) and in NCHW")
     p.add_argument("--rss", action="store_true",
                    help="CPU: also run each variant alone in a fresh process and report its RSS growth")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of text")
@@ -87,6 +96,8 @@ def _spec(args) -> BenchSpec:
     device = args.device
     if device != "cpu" and not device.startswith("cuda"):
         raise UsageError(f"--device={device!r}: allowed: cpu, cuda, cuda:N")
+    if args.compare_layouts and device != "cpu":
+        raise UsageError(f"--compare-layouts: compares CPU layouts; needs --device cpu (got --device={device})")
     if device.startswith("cuda") and not torch.cuda.is_available():
         raise UsageError(f"--device={device!r}: no CUDA device is available here")
     overrides = list(args.overrides)
@@ -109,6 +120,7 @@ def _spec(args) -> BenchSpec:
         config.search, size, device, args.steps, args.warmup, args.compare_reference, args.rss,
         trials=sweep.num_samples, concurrency=sweep.max_concurrent_trials or 1,
         checkpointing=_checkpointing_modes(args.checkpointing, config.search.runtime.activation_checkpointing),
+        compare_layouts=args.compare_layouts,
     )
 
 
@@ -147,7 +159,7 @@ def _text(r: dict) -> str:
         f"{r['device_peak_tflops']['tflops']} TFLOP/s ({r['device_peak_tflops']['precision']})",
         f"{'variant':<14} {'ms/step':>9} {'images/s':>9} {'peak MB':>9} {'peak FLOP share':>16}",
     ]
-    names = ["plain", "mim", *(f"ckpt_{m}" for m in c["checkpointing"]), "reference"]
+    names = ["plain", "mim", *(f"ckpt_{m}" for m in c["checkpointing"]), "unguarded", "nchw", "reference"]
     for name in names:
         if name in r:
             v = r[name]
@@ -163,6 +175,12 @@ def _text(r: dict) -> str:
                      f"{ck['saved_memory_vs_plain']:.2f}x its memory; max |diff| vs plain: loss {d['loss']:.1e}, "
                      f"α grad {d['alpha_grad']:.1e}, weight grad {d['weight_grad']:.1e}, "
                      f"BN stats {d['bn_running_stats']:.1e}")
+    if "layouts" in r:
+        lay = r["layouts"]
+        lines.append(f"CPU layouts: {lay['narrow_strided_convs']} narrow 1x1 stride-2 convs subsampled; unguarded "
+                     f"{lay['unguarded']['time_vs_plain']:.2f}x the plain step's time "
+                     f"({lay['unguarded']['cpu_time_vs_plain']:.2f}x its CPU time), NCHW "
+                     f"{lay['nchw']['time_vs_plain']:.2f}x ({lay['nchw']['cpu_time_vs_plain']:.2f}x)")
     if "speedup_vs_reference" in r:
         d = r["max_abs_diff"]
         lines.append(f"speedup over the straightforward step: {r['speedup_vs_reference']:.2f}x; peak memory "

@@ -38,6 +38,20 @@ def test_bench_json_has_the_documented_keys(capsys, space, layers):
     assert estimate["steps_per_epoch"] == 25_000 // 2 and estimate["sweep_s"] > 0
 
 
+def test_bench_compares_the_cpu_layouts(capsys):
+    """C=4 has no conv narrow enough to subsample, so `unguarded` runs the plain step's
+    kernels (and cannot reach the AVX2 kernel that aborts); `nchw` is the supernet without
+    channels_last."""
+    code, out, _ = run_cli(capsys, "bench", "--json", "--layers", "2", "--compare-layouts", *TINY, "--channels", "4")
+    assert code == 0
+    report = json.loads(out)
+    assert report["config"]["compare_layouts"] and report["config"]["channels"] == 4
+    assert report["layouts"]["narrow_strided_convs"] == 0
+    for name in ("unguarded", "nchw"):
+        assert report[name]["step_ms"] > 0 and report[name]["peak_mem_mb"] > 0
+        assert report["layouts"][name]["time_vs_plain"] > 0 and report["layouts"][name]["cpu_time_vs_plain"] > 0
+
+
 def test_bench_text_output(capsys):
     code, out, _ = run_cli(capsys, "bench", "--space", "nb201", "--layers", "1", *TINY)
     assert code == 0 and "ms/step" in out and "MIM adds" in out and "estimate" in out
@@ -52,6 +66,7 @@ def test_bench_text_output(capsys):
     ["--config", "no-such-preset"],
     ["--checkpointing", "cells,layers"],
     ["--set", "search.runtime.activation_checkpointing=all"],
+    ["--compare-layouts", "--device", "cuda"],
 ])
 def test_bench_bad_input_exits_2_with_one_line(capsys, argv):
     code, out, err = run_cli(capsys, "bench", *argv)
