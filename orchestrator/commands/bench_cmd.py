@@ -179,8 +179,14 @@ def _text(r: dict) -> str:
 def _max_batch_text(r: dict) -> str:
     c = r["config"]
     lines = [f"{c['space']} supernet C={c['channels']} layers={c['layers']} on {c['device_name']}, "
-             f"{c['image_size']}x{c['image_size']} images, two search steps per try (MIM: {r['mim']})"]
+             f"{c['image_size']}x{c['image_size']} images, per try two search steps and the clean passes "
+             f"(MIM: {r['mim']}, sync_bn: {c['sync_bn']})"]
     for mode, found in r["largest_batch"].items():
+        if not found["batch_size"]:
+            lines.append(f"activation_checkpointing={mode}: nothing fits, not even batch 1 with the clean "
+                         f"passes at {found['clean_pass_batch']} images ({found['tries']} tries)")
+            continue
         lines.append(f"activation_checkpointing={mode}: largest batch that fits {found['batch_size']} "
-                     f"(peak {found['peak_mem_mb']:.0f} MB; {found['tries']} tries)")
+                     f"(peak {found['peak_mem_mb']:.0f} MB with the clean passes at {found['clean_pass_batch']} "
+                     f"images; {found['tries']} tries)")
     return "\n".join(lines)
