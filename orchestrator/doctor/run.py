@@ -41,13 +41,12 @@ def run_doctor(options: DoctorOptions) -> dict:
     one = ray_search_config(options.quick, storage, min(gpus, 1))
     rows.append(_announced(options, check_ray_search(one, address, _label(one))))
     gpus = _cluster_gpus(address)  # Ray is up now, whoever started it
+    two = ray_search_config(options.quick, storage, 2)
     if gpus >= 2:
-        two = ray_search_config(options.quick, storage, 2)
         rows.append(_announced(options, check_ray_search(two, address, _label(two))))
     else:
-        rows.append(_announced(options, {
-            "check": "ray", "order": "first", "switch": "search, 2 workers NCCL, sync_bn+bf16",
-            "result": "skipped", "why": f"needs 2 GPUs ({gpus:g} here)"}))
+        rows.append(_announced(options, {"check": "ray", "order": "first", "switch": _label(two),
+                                         "result": "skipped", "why": f"needs 2 GPUs ({gpus:g} here)"}))
     passed = all(r["result"] != "fail" for r in rows)
     if passed and options.storage is None:
         shutil.rmtree(storage, ignore_errors=True)

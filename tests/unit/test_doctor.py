@@ -95,3 +95,39 @@ def test_gpu_searches_use_the_gpu_presets_switches_and_two_gpus_sync_bn():
     assert not ray_search_config(True, "/tmp/d", 0).search.runtime.use_gpu
     skipped = dict((s.name, why) for s, why in selected(quick=False, cuda=False) if s.kind == "retrain")
     assert skipped["tf32"] and skipped["bf16"] is None
+
+
+def test_traces_run_the_real_steps_with_the_gpu_only_switches_set(monkeypatch):
+    """The CUDA-only TF32 switch's code path (the backend flags set, then restored) and a
+    trace of each kind, on the CPU, at the quick sizes: real steps, host reads counted."""
+    from orchestrator.doctor.traces import retrain_trace, search_trace
+
+    sizes = check_sizes(True)
+    before = torch.backends.cudnn.allow_tf32
+    search = search_trace(sizes.steps.search, torch.device("cpu"), sizes.search_image, steps=1, warmup=1, tf32=True)
+    retrain = retrain_trace(sizes.steps.retrain, torch.device("cpu"), sizes.retrain_image, steps=1, warmup=1,
+                            tf32=True)
+    assert torch.backends.cudnn.allow_tf32 == before
+    assert search.host_reads_per_step == 1 and retrain.host_reads_per_step == 0
+    assert len(search.losses) == 4 and set(search.grads) == {"alpha", "weights"} and set(retrain.grads) == {"weights"}
+    assert search.peak_mem_mb is None and search.step_ms() > 0
+
+
+def test_on_a_cluster_whose_driver_has_no_gpu_the_steps_run_on_a_gpu_node(monkeypatch):
+    """`ray job submit` runs the doctor on the head, often without a GPU: the step checks go
+    to a GPU node as one Ray task; with 2 GPUs the 2-worker NCCL search runs too."""
+    from orchestrator.doctor import run
+
+    searched, remote = [], []
+    monkeypatch.setattr(run, "_cluster_gpus", lambda address: 2)
+    monkeypatch.setattr(run.torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(run, "_step_checks_on_a_gpu_node", lambda quick: remote.append(quick) or ({"type": "cuda"}, []))
+    monkeypatch.setattr(run, "check_ray_search", lambda config, address, label: searched.append(config) or
+                        {"check": "ray", "switch": label, "result": "pass"})
+    report = run.run_doctor(run.DoctorOptions(quick=True, address="10.0.0.1:6379", storage="/tmp/d", progress=False))
+    assert remote == [True] and report["device"] == {"type": "cuda"} and report["passed"]
+    one, two = searched
+    assert one.search.runtime.use_gpu and one.search.runtime.num_workers == 1
+    assert two.search.runtime.num_workers == 2 and two.search.runtime.sync_bn
+    assert [r["switch"] for r in report["checks"]] == ["search, 1 worker on GPU, bf16+channels_last",
+                                                      "search, 2 workers on GPU, NCCL, bf16+channels_last+sync_bn"]
