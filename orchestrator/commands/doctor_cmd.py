@@ -40,6 +40,10 @@ def run(args) -> int:
     if is_client_address(args.address):
         raise UsageError(f"--address {args.address}: the doctor checks the machines it runs on; submit it "
                          "to the cluster instead: ray job submit --address http://HEAD:8265 -- alphadarts doctor")
+    if args.address:  # at the door, in seconds: not after minutes of step checks
+        from orchestrator.ray_runtime import check_address_reachable
+
+        check_address_reachable(args.address)
     from orchestrator.doctor.run import DoctorOptions, run_doctor
     from orchestrator.doctor.table import render
 

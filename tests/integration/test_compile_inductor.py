@@ -1,8 +1,8 @@
 """`search.runtime.compile` with activation checkpointing under inductor, the backend a
 search compiles with, on this CPU (a C++ compiler builds the kernels): the compiled step
 equals the eager one (tests/unit/test_compile.py runs the same with aot_eager, in seconds).
-Here not a unit test: inductor's first compile of this one-cell supernet took 170 s on the
-project's loaded 2-core machine (7 s with its on-disk cache warm)."""
+Not a unit test: inductor's compile of this one-cell supernet took 170 s the first time on
+the project's 2-core machine, 94 s with part of its on-disk cache warm."""
 
 import torch
 from helpers import assert_compiled_step_equals_eager, compiled_and_eager_steps
