@@ -30,6 +30,7 @@ COMMANDS = {
     "pipeline": "pipeline_cmd",
     "report": "report_cmd",
     "dashboard": "dashboard_cmd",
+    "doctor": "doctor_cmd",
 }
 
 

@@ -41,8 +41,9 @@ def call_maybe_recomputed(recompute: bool, module: nn.Module, *args: torch.Tenso
         return module(*args)
     if torch.compiler.is_compiling():
         # Under torch.compile the traced region is recomputed by AOTAutograd, not by calling
-        # `_Segment` again, so the plain checkpoint is the one to trace. Not yet run (no GPU
-        # in the session that wrote this; compile is a GPU switch).
+        # `_Segment` again, so the plain checkpoint is the one to trace. Equal to the eager
+        # step on CPU with aot_eager (tests/unit/test_compile.py) and inductor
+        # (tests/integration/test_compile_inductor.py); `alphadarts doctor` checks it on a GPU.
         return checkpoint(module, *args, use_reentrant=False)
     return checkpoint(_Segment(module), *args, use_reentrant=False, preserve_rng_state=True)
 

@@ -72,3 +72,53 @@ def tiny_proxy() -> list[str]:
     genotype trained for one epoch (C=4, 2 cells) before it is scored."""
     items = ["proxy.epochs=1", "proxy.data.subset=128", "proxy.model.channels=4", "proxy.model.layers=2"]
     return [arg for item in items for arg in ("--set", item)]
+
+
+def compiled_and_eager_steps(backend: str, mode: str, steps: int = 2):
+    """(eager, compiled with `backend`) runs of `steps` search steps of a one-cell NB201
+    supernet with `mode` checkpointing: each (losses, the first step's α and weight gradients,
+    the state after). tests/unit/test_compile.py (aot_eager), tests/integration/
+    test_compile_inductor.py (inductor)."""
+    from search_space import build_supernet
+    from trainables.config import MimConfig, OptimConfig
+    from trainables.objective import SearchObjective
+    from trainables.search_step import SearchStep, build_optimisers
+
+    mim = MimConfig(mask_ratio=0.5, patch_size=2, decoder_depth=1, decoder_width=4)
+    runs = []
+    for compiled in (False, True):
+        torch.manual_seed(0)
+        objective = SearchObjective(build_supernet("nb201", 3, 2, 1), mim, seed=0)
+        objective.supernet.set_activation_checkpointing(mode)
+        w_opt, a_opt, _ = build_optimisers(objective, OptimConfig(), epochs=1)
+        forward = torch.compile(objective, backend=backend) if compiled else None
+        step = SearchStep(objective, w_opt, a_opt, OptimConfig(), forward=forward)
+        grads = {}
+
+        def first_gradients(opt, args, kwargs, name):
+            if name not in grads:
+                grads[name] = [p.grad.clone() for g in opt.param_groups for p in g["params"] if p.grad is not None]
+
+        for name, opt in (("alpha", a_opt), ("weights", w_opt)):
+            opt.register_step_pre_hook(lambda o, a, k, name=name: first_gradients(o, a, k, name))
+        g = torch.Generator().manual_seed(1)
+        x, y = torch.randn(4, 3, 8, 8, generator=g), torch.randint(0, 3, (4,), generator=g)
+        losses = []
+        for i in range(steps):
+            torch.manual_seed(10 + i)
+            mask_a, mask_w = step.sample_masks(x, x)
+            losses.append(step.alpha_step(x, y, mask_a, x, y, mask_w).total.detach())
+            losses.append(step.weights_step(x, y, mask_w).total.detach())
+        runs.append((torch.stack(losses), grads, {k: v.clone() for k, v in objective.state_dict().items()}))
+    return runs
+
+
+def assert_compiled_step_equals_eager(eager, compiled, tol: float) -> None:
+    (l1, g1, s1), (l2, g2, s2) = eager, compiled
+    torch.testing.assert_close(l2, l1, rtol=tol, atol=tol)
+    for name in g1:
+        for a, b in zip(g1[name], g2[name], strict=True):
+            torch.testing.assert_close(b, a, rtol=tol, atol=tol)
+    assert s1.keys() == s2.keys()
+    for key in s1:  # α, weights, BN running statistics (updated once: not again by a recompute)
+        torch.testing.assert_close(s2[key], s1[key], rtol=tol, atol=tol, msg=key)

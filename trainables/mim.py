@@ -53,10 +53,9 @@ def masked_mse(
     if norm_target:
         target = _normalise_patches(target, patch_size)
     weight = pixel_mask.to(prediction.dtype).expand_as(prediction)
-    count = weight.sum()
-    if count == 0:
-        return prediction.new_zeros(())
-    return ((prediction - target) ** 2 * weight).sum() / count
+    # An empty mask gives 0 / 1 = 0. No `if count == 0`: that branch would read the count on
+    # the host (a device sync in every MIM step) and break a torch.compile graph in two.
+    return ((prediction - target) ** 2 * weight).sum() / weight.sum().clamp_min(1)
 
 
 def _normalise_patches(x: torch.Tensor, p: int) -> torch.Tensor:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from search_space import alpha_entropy, alpha_top_weight, build_supernet
+from search_space import alpha_entropy, alpha_top_weight
 from trainables.seeding import capture_rng, fresh_stream_seed, rank_seed, restore_rank_rng, seed_everything
 from trainables.checkpoint import check_same_shapes
 from trainables.config import SearchConfig
@@ -29,7 +29,8 @@ from trainables.nb201_benchmark.epoch_metrics import EpochBenchmark
 from trainables.objective import SearchObjective
 from trainables.phase_log import mark
 from trainables.reporters import Reporter
-from trainables.search_step import SearchStep, build_optimisers
+from trainables.search_model import build_search_objective, build_search_step
+from trainables.search_step import build_optimisers
 
 log = logging.getLogger(__name__)
 
@@ -60,14 +61,7 @@ def run_search(config: SearchConfig, reporter: Reporter, collective: Collective 
     seed_everything(config.seed)
 
     # The supernet and its MIM head; α and weights get their own optimisers.
-    supernet = build_supernet(
-        config.model.space, config.data.num_classes, config.model.channels, config.model.layers
-    )
-    supernet.set_activation_checkpointing(rt.activation_checkpointing)
-    objective = SearchObjective(supernet, config.mim, config.seed)
-    if rt.sync_bn:
-        objective = nn.SyncBatchNorm.convert_sync_batchnorm(objective)
-    objective.to(device, memory_format=torch.channels_last if rt.channels_last else torch.contiguous_format)
+    objective = build_search_objective(config, device)
     w_opt, a_opt, schedule = build_optimisers(objective, config.optim, config.epochs)
     # Data-side randomness (masks, crops, flips) is each rank's own, reproducibly from
     # (seed, rank); weights and α come from rank 0 and stay identical on every rank.
@@ -96,10 +90,7 @@ def run_search(config: SearchConfig, reporter: Reporter, collective: Collective 
         collective.broadcast_module(objective)
     mark("resume_checked")
 
-    step_fn = SearchStep(
-        objective, w_opt, a_opt, config.optim, config.order, collective, rt.bf16,
-        forward=torch.compile(objective) if rt.compile else None,
-    )
+    step_fn = build_search_step(config, objective, w_opt, a_opt, collective)
     for epoch in range(start_epoch, config.epochs):
         w_sampler.set_epoch(epoch)
         a_sampler.set_epoch(epoch)

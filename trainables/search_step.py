@@ -4,6 +4,10 @@ weight-split batch. The search loop and `alphadarts bench` both run exactly this
 The α step asks autograd for α gradients only, and the weight step back-propagates into the
 weights only: neither pays for the other's parameter gradients (for the convolutions that is
 the weight-gradient half of their backward pass).
+
+A step reads one value on the host, once: both losses, for the finiteness check, before the
+weight step's backward. On a GPU every host read waits for the device to finish what was
+queued, so the loop reads nothing else per step (tests/unit/test_host_syncs.py counts).
 """
 
 from __future__ import annotations
@@ -33,9 +37,11 @@ class SearchStep:
     forward: nn.Module | None = None  # the (optionally compiled) objective; default: objective
 
     def __post_init__(self):
-        self.forward = self.forward or self.objective
+        if self.forward is None:  # (an OptimizedModule has no truth value: `or` raised TypeError)
+            self.forward = self.objective
         self.weights = self.objective.weight_parameters()
         self.alphas = self.objective.arch_parameters()
+        self._alpha_loss: tuple[tuple[int, int], torch.Tensor] | None = None
 
     def sample_masks(self, xa, xw) -> tuple[torch.Tensor | None, torch.Tensor | None]:
         """(α-step mask, weight-step mask), drawn once per step: a second-order α step's
@@ -44,11 +50,13 @@ class SearchStep:
 
     def alpha_step(self, xa, ya, mask_a, xw, yw, mask_w, where: tuple[int, int] = (0, 0)) -> Loss | None:
         """Update α. Returns the α-batch loss for first order, None for second order (whose
-        α-split loss is at the virtual weights)."""
+        α-split loss is at the virtual weights). Its loss is checked for finiteness by the
+        weight step that follows: a non-finite α loss has updated α by then, and the search
+        stops there all the same, naming the α step."""
         with self._autocast(xa):
             if self.order == "first":
                 loss = self.forward(xa, ya, mask_a)
-                check_finite(loss.total, where, "alpha")
+                checked = loss.total
                 # an α key with no cell to act in (DARTS with fewer than 3 cells has no normal
                 # cell) gets a zero gradient, as in second order (and every rank holds one
                 # for the all-reduce)
@@ -61,8 +69,9 @@ class SearchStep:
                     self.objective, (xw, yw, self._mim_mask(mask_w)), (xa, ya, mask_a), lr, buffers,
                     self.optim.w_momentum, self.optim.w_weight_decay, collective=self.collective,
                 )
-                check_finite(val_loss, where, "alpha")
-                loss = None
+                checked, loss = val_loss, None
+        # checked with the weight step's loss, in that step's one host read
+        self._alpha_loss = (where, checked.detach())
         for a, g in zip(self.alphas, grads):
             a.grad = g
         self.collective.average_gradients(self.alphas)
@@ -79,13 +88,24 @@ class SearchStep:
                 rec = self.objective.decoder_loss(xw, mask_w)
                 total = loss.total + self.objective.mim_config.mim_weight * rec
                 loss = Loss(total, loss.ce, rec, loss.logits)
-        check_finite(loss.total, where, "weights")
+        self._check_finite(where, loss.total)
         loss.total.backward(inputs=self.weights)
         self.collective.average_gradients(self.weights)
         nn.utils.clip_grad_norm_(self.weights, self.optim.grad_clip)
         self.w_opt.step()
         self.w_opt.zero_grad(set_to_none=True)
         return loss
+
+    def _check_finite(self, where: tuple[int, int], weights_loss: torch.Tensor) -> None:
+        """Both losses of the step in one host read (NonFiniteLossError names the first
+        non-finite one: the α step's, else the weight step's)."""
+        checks = [] if self._alpha_loss is None else [("alpha", *self._alpha_loss)]
+        checks.append(("weights", where, weights_loss.detach()))
+        self._alpha_loss = None
+        values = torch.stack([loss.float() for _, _, loss in checks]).tolist()  # the step's one sync
+        for (phase, at, _), value in zip(checks, values):
+            if not math.isfinite(value):
+                raise NonFiniteLossError(at[0] + 1, at[1], phase, value)
 
     def _mim_mask(self, mask_w: torch.Tensor | None) -> torch.Tensor | None:
         """The weight-step mask where the weight loss itself adds the MIM term, else None."""
@@ -107,9 +127,3 @@ def build_optimisers(objective: SearchObjective, optim: OptimConfig, epochs: int
     )
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(w_opt, float(epochs), eta_min=optim.w_lr_min)
     return w_opt, a_opt, schedule
-
-
-def check_finite(loss: torch.Tensor, where: tuple[int, int], phase: str) -> None:
-    value = float(loss.detach())
-    if not math.isfinite(value):
-        raise NonFiniteLossError(where[0] + 1, where[1], phase, value)

@@ -64,8 +64,9 @@ def unrolled_alpha_gradients(
     dvirtual = _averaged(collective, virtual, outs[len(alphas) :])
 
     # 3. the Hessian-vector product by central finite differences
+    # ε stays a device tensor: reading the norm on the host would wait for the device
     norm = torch.sqrt(sum((d.double() ** 2).sum() for d in dvirtual))
-    eps = fd_scale / max(norm.item(), 1e-12)
+    eps = fd_scale / norm.clamp_min(1e-12)
     with torch.no_grad():
         plus = [w + eps * d for w, d in zip(weights, dvirtual)]
         minus = [w - eps * d for w, d in zip(weights, dvirtual)]

@@ -111,17 +111,7 @@ def run_train(
         for x, y in train:
             x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
             x = cutout(x, config.cutout_length).contiguous(memory_format=memory_format)
-            with _autocast(device, rt.bf16):
-                logits, logits_aux = model(x)
-                loss = F.cross_entropy(logits.float(), y, label_smoothing=config.optim.label_smoothing)
-                if logits_aux is not None:
-                    aux = F.cross_entropy(logits_aux.float(), y, label_smoothing=config.optim.label_smoothing)
-                    loss = loss + config.model.auxiliary_weight * aux
-            optimiser.zero_grad(set_to_none=True)
-            loss.backward()
-            if config.optim.grad_clip is not None:
-                nn.utils.clip_grad_norm_(net.parameters(), config.optim.grad_clip)
-            optimiser.step()
+            loss, logits = train_step(model, net, optimiser, x, y, config)
             loss_sum += loss.detach().double() * len(y)
             correct += (logits.detach().argmax(1) == y).sum()
             seen += len(y)
@@ -170,6 +160,26 @@ def run_train(
         params=params, macs=macs, epochs=last["epoch"], wall_time_s=last["wall_time_s"],
         history=history,
     )
+
+
+def train_step(model: nn.Module, net: nn.Module, optimiser: torch.optim.Optimizer, x: torch.Tensor,
+               y: torch.Tensor, config: TrainConfig) -> tuple[torch.Tensor, torch.Tensor]:
+    """One SGD step on a batch already on the device and augmented: the loss (with the
+    auxiliary head's) and the logits, both left on the device (nothing is read on the host).
+    `model` is what runs the batch (`net` itself, or its DDP wrapper), `net` whose gradients
+    are clipped. `alphadarts doctor` runs this very step under each runtime switch."""
+    with _autocast(x.device, config.runtime.bf16):
+        logits, logits_aux = model(x)
+        loss = F.cross_entropy(logits.float(), y, label_smoothing=config.optim.label_smoothing)
+        if logits_aux is not None:
+            aux = F.cross_entropy(logits_aux.float(), y, label_smoothing=config.optim.label_smoothing)
+            loss = loss + config.model.auxiliary_weight * aux
+    optimiser.zero_grad(set_to_none=True)
+    loss.backward()
+    if config.optim.grad_clip is not None:
+        nn.utils.clip_grad_norm_(net.parameters(), config.optim.grad_clip)
+    optimiser.step()
+    return loss, logits
 
 
 def proxy_accuracy(proxy: TrainConfig, genotype: Genotype, collective: Collective | None = None) -> float:

@@ -1,10 +1,18 @@
-"""`alphadarts bench --max-batch`: the largest per-worker batch whose search step fits the
+"""`alphadarts bench --max-batch`: the largest per-worker batch whose search epoch fits the
 device, without and with activation checkpointing, so a user knows before a sweep what fits.
 
 The search (`largest_fitting`) only asks a yes/no predicate, so it is tested with an injected
-one; on CUDA the predicate runs two full search steps of the config (its order, MIM and GPU
-switches; the second step carries the optimisers' state) and answers False on an
-out-of-memory error, emptying the allocator's cache after every try.
+one. On CUDA the predicate (`device_fits`) runs at that batch what a search epoch holds at
+its fullest: two full search steps of the config (its order, MIM and GPU switches, the model
+built by the search's own `trainables.search_model`, so SyncBatchNorm, layout and compile as
+configured; the second step carries the optimisers' state), then the clean passes (the
+BatchNorm re-estimate and the evaluation, no grad, at max(batch, CLEAN_PASS_BATCH) images).
+Any allocation failure answers False (`is_allocation_failure`: the allocator's
+OutOfMemoryError, cuDNN's and cuBLAS's RuntimeErrors, and either wrapped by torch.compile's
+compilation); any other error is a bug and is raised. The allocator's cache is emptied after
+every try, and with compile on, Dynamo's caches too (each try compiles afresh: otherwise
+tries past Dynamo's recompile limit would silently run eagerly, and a changed batch would be
+compiled with a dynamic batch dimension that the search, at one batch, does not use).
 """
 
 from __future__ import annotations
@@ -15,10 +23,12 @@ from dataclasses import dataclass, field
 
 import torch
 
-from search_space import build_supernet
+from trainables.config import SearchConfig
 from trainables.distributed import Collective
 from trainables.objective import SearchObjective
-from trainables.search_step import SearchStep, build_optimisers
+from trainables.search_loop import CLEAN_PASS_BATCH
+from trainables.search_model import build_search_objective, build_search_step, memory_format
+from trainables.search_step import build_optimisers
 
 #: no batch above this is tried (a bound for the doubling, far beyond any GPU's reach here)
 BATCH_LIMIT = 1 << 16
@@ -64,48 +74,100 @@ def largest_fitting(fits: Callable[[int], bool], start: int = 1, limit: int = BA
     return search
 
 
-def cuda_fits(spec, mode: str, peaks: dict[int, int]) -> Callable[[int], bool]:
-    """fits(batch): two search steps of `spec.search` at `batch` with `mode` checkpointing on
-    `spec.device` run without running out of memory; records each fit's peak bytes."""
-    cfg = spec.search
-    device = torch.device(spec.device)
-    layout = torch.channels_last if cfg.runtime.channels_last else torch.contiguous_format
+#: what an allocation failure says when it comes as a plain RuntimeError: cuDNN and cuBLAS
+#: report theirs by status code ("cuDNN error: CUDNN_STATUS_ALLOC_FAILED", "CUDA error:
+#: CUBLAS_STATUS_ALLOC_FAILED when calling cublasCreate"), the driver as "out of memory"
+ALLOCATION_FAILURES = ("out of memory", "CUDNN_STATUS_ALLOC_FAILED", "CUBLAS_STATUS_ALLOC_FAILED")
 
-    def two_steps(batch: int) -> int:
-        """Peak bytes of two steps at `batch`; everything it built dies with its frame."""
+
+def is_allocation_failure(exc: BaseException) -> bool:
+    """Whether `exc`, or an error it wraps, is the device running out of memory. torch.compile
+    wraps what fails in its compilation (BackendCompilerFailed, InductorError) and keeps the
+    original as `inner_exception` or `__cause__`: both are followed."""
+    seen: set[int] = set()
+    pending: list[BaseException | None] = [exc]
+    while pending:
+        error = pending.pop()
+        if error is None or id(error) in seen:
+            continue
+        seen.add(id(error))
+        if isinstance(error, torch.cuda.OutOfMemoryError):
+            return True
+        if isinstance(error, RuntimeError) and any(text in str(error) for text in ALLOCATION_FAILURES):
+            return True
+        pending += [error.__cause__, getattr(error, "inner_exception", None)]
+    return False
+
+
+def device_fits(spec, mode: str, peaks: dict[int, int]) -> Callable[[int], bool]:
+    """fits(batch): two search steps of `spec.search` with `mode` checkpointing and the clean
+    passes at `batch` run on `spec.device` without an allocation failure; records each fit's
+    peak bytes (CUDA; 0 elsewhere, where only the tests run it)."""
+    cfg = _with_checkpointing(spec.search, mode)
+    device = torch.device(spec.device)
+    cuda = device.type == "cuda"
+
+    def epoch_at(batch: int) -> int:
+        """Peak bytes of two steps and the clean passes; all it built dies with its frame."""
         torch.manual_seed(cfg.seed)
-        supernet = build_supernet(cfg.model.space, cfg.data.num_classes, cfg.model.channels, cfg.model.layers)
-        supernet.set_activation_checkpointing(mode)
-        objective = SearchObjective(supernet, cfg.mim, cfg.seed).to(device, memory_format=layout)
+        objective = build_search_objective(cfg, device)
         w_opt, a_opt, _ = build_optimisers(objective, cfg.optim, cfg.epochs)
-        step = SearchStep(objective, w_opt, a_opt, cfg.optim, cfg.order, Collective(device=device),
-                          cfg.runtime.bf16, forward=torch.compile(objective) if cfg.runtime.compile else None)
-        torch.cuda.reset_peak_memory_stats(device)
-        size = spec.image_size
+        step = build_search_step(cfg, objective, w_opt, a_opt, Collective(device=device))
+        if cuda:
+            torch.cuda.reset_peak_memory_stats(device)
         for _ in range(2):
-            xa, xw = (torch.randn(batch, 3, size, size, device=device).contiguous(memory_format=layout)
-                      for _ in range(2))
+            xa, xw = (_images(cfg, batch, spec.image_size, device) for _ in range(2))
             ya, yw = (torch.randint(0, cfg.data.num_classes, (batch,), device=device) for _ in range(2))
             mask_a, mask_w = step.sample_masks(xa, xw)
             step.alpha_step(xa, ya, mask_a, xw, yw, mask_w)
             step.weights_step(xw, yw, mask_w)
+        clean_passes(objective, cfg, _images(cfg, max(batch, CLEAN_PASS_BATCH), spec.image_size, device))
+        if not cuda:
+            return 0
         torch.cuda.synchronize(device)
         return torch.cuda.max_memory_allocated(device)
 
     def fits(batch: int) -> bool:
+        if cfg.runtime.compile:
+            torch._dynamo.reset()
         try:
-            peaks[batch] = two_steps(batch)
+            peaks[batch] = epoch_at(batch)
             ok = True
-        except torch.cuda.OutOfMemoryError:
-            ok = False  # the traceback (and the tensors its frames hold) is dropped here
+        except Exception as exc:  # the traceback (and the tensors its frames hold) dies here
+            if not is_allocation_failure(exc):
+                raise
+            ok = False
         gc.collect()
-        torch.cuda.empty_cache()
+        if cuda:
+            torch.cuda.empty_cache()
         return ok
 
     return fits
 
 
-def max_batch_report(spec, fits_for: Callable = cuda_fits) -> dict:
+@torch.no_grad()
+def clean_passes(objective: SearchObjective, cfg: SearchConfig, x: torch.Tensor) -> None:
+    """What the search loop runs after each epoch, at `x`'s batch: the supernet in train mode
+    (the BatchNorm re-estimate) and in eval mode (the α-split evaluation), without gradients,
+    under the step's autocast, while the weights and the optimisers' state are held."""
+    with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=cfg.runtime.bf16):
+        objective.supernet.train()
+        objective.supernet(x)
+        objective.supernet.eval()
+        objective.supernet(x)
+    objective.train()
+
+
+def _images(cfg: SearchConfig, batch: int, size: int, device: torch.device) -> torch.Tensor:
+    x = torch.randn(batch, 3, size, size, device=device)
+    return x.contiguous(memory_format=memory_format(cfg.runtime.channels_last))
+
+
+def _with_checkpointing(cfg: SearchConfig, mode: str) -> SearchConfig:
+    return cfg.model_copy(update={"runtime": cfg.runtime.model_copy(update={"activation_checkpointing": mode})})
+
+
+def max_batch_report(spec, fits_for: Callable = device_fits) -> dict:
     """The largest batch for no checkpointing and for each of `spec.checkpointing`'s modes."""
     cfg = spec.search
     out: dict = {
@@ -113,7 +175,7 @@ def max_batch_report(spec, fits_for: Callable = cuda_fits) -> dict:
                    "image_size": spec.image_size, "order": cfg.order, "device": spec.device,
                    "device_name": torch.cuda.get_device_name(spec.device) if spec.device.startswith("cuda") else "cpu",
                    "bf16": cfg.runtime.bf16, "channels_last": cfg.runtime.channels_last,
-                   "compile": cfg.runtime.compile},
+                   "compile": cfg.runtime.compile, "sync_bn": cfg.runtime.sync_bn},
         "mim": cfg.mim.active,
         "largest_batch": {},
     }
@@ -122,6 +184,7 @@ def max_batch_report(spec, fits_for: Callable = cuda_fits) -> dict:
         found = largest_fitting(fits_for(spec, mode, peaks), start=cfg.data.batch_size)
         out["largest_batch"][mode] = {
             "batch_size": found.largest, "peak_mem_mb": peaks.get(found.largest, 0) / 2**20,
+            "clean_pass_batch": max(found.largest, CLEAN_PASS_BATCH),
             "tries": len(found.tried), "tried": found.tried,
         }
     return out

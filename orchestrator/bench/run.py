@@ -13,6 +13,11 @@ AVX2 kernel aborts on), and `nchw`, the supernet without channels_last on CPU. E
 is also checked against `plain` on one batch before any step (loss, α and weight gradients,
 BatchNorm running statistics: max |difference|, 0 where they agree to the last bit).
 
+With compile (`--compile`, or `search.runtime.compile` in the config) `plain` and `mim` each
+get a compiled twin (`plain+compile`, `mim+compile`: torch.compile of the same objective,
+same weights and batches), timed interleaved with the eager ones; each twin's first step,
+which compiles, is run and timed apart (`compile_s`) before any timed step.
+
 Peak memory: on CUDA `torch.cuda.max_memory_allocated` during a step, minus what was
 allocated before it. On CPU there is no allocator counter, so it is the bytes of the distinct
 tensors autograd saves for backward in the larger of the step's two forward passes
@@ -59,6 +64,10 @@ PEAK_TFLOPS: dict[str, dict[str, float]] = {
     "L4": {"bf16": 121.0, "tf32": 60.0, "fp32": 30.3},
 }
 
+#: the suffix of a compiled twin's name
+COMPILED = "+compile"
+
+
 @dataclass(frozen=True)
 class BenchSpec:
     search: SearchConfig
@@ -74,6 +83,8 @@ class BenchSpec:
     checkpointing: tuple[str, ...] = ("cells",)
     #: also time the `unguarded` and `nchw` CPU layouts
     compare_layouts: bool = False
+    #: also time compiled twins of plain and mim
+    compile: bool = False
 
 
 class _Variant:
@@ -81,19 +92,21 @@ class _Variant:
 
     def __init__(self, name: str, objective: SearchObjective, spec: BenchSpec, reference: bool):
         self.name, self.objective, self.reference = name, objective, reference
+        self.compiled = name.endswith(COMPILED)
         cfg = spec.search
         w_opt, a_opt, _ = build_optimisers(objective, cfg.optim, cfg.epochs)
         if reference:
             self.step = ReferenceStep(objective, w_opt, a_opt, cfg.optim)
         else:
-            compiled = torch.compile(objective) if cfg.runtime.compile else None
             self.step = SearchStep(
                 objective, w_opt, a_opt, cfg.optim, "first",
-                Collective(device=torch.device(spec.device)), cfg.runtime.bf16, forward=compiled,
+                Collective(device=torch.device(spec.device)), cfg.runtime.bf16,
+                forward=torch.compile(objective) if self.compiled else None,
             )
         self.times: list[float] = []
         self.cpu_times: list[float] = []  # process CPU time: the work, robust to a loaded machine
         self.peak_bytes = 0
+        self.compile_s: float | None = None
 
     def run(self, xa, ya, xw, yw) -> None:
         if self.reference:
@@ -129,6 +142,9 @@ def build_variants(spec: BenchSpec) -> list[_Variant]:
         objectives["nchw"] = SearchObjective(nchw, plain_mim, cfg.seed)
     if spec.compare_reference:
         objectives["reference"] = SearchObjective(reference_copy(supernet), plain_mim, cfg.seed)
+    if spec.compile:
+        for name in ("plain", "mim"):
+            objectives[name + COMPILED] = copy.deepcopy(objectives[name])
     variants = []
     for name, objective in objectives.items():
         objective.to(spec.device, memory_format=layout)
@@ -161,10 +177,13 @@ def run_bench(spec: BenchSpec) -> dict:
                for v in variants if v.name.startswith("ckpt_")}
     if spec.compare_reference:
         result["max_abs_diff"] = compare_outputs(variants[0].objective, variants[-1].objective, xa, ya)
+    for v in variants:  # compiling: the twins' first step, timed apart
+        if v.compiled:
+            v.compile_s, _ = _timed_step(v, device, xa, ya, xw, yw)
     warmup = spec.warmup
     if device.type == "cpu":  # the first warm-up step is the instrumented, untimed one
-        for v in variants:
-            v.peak_bytes = saved_tensor_peak_bytes(v, xa, ya, xw, yw)
+        for v in variants:  # (compiled graphs save their tensors their own way: not counted)
+            v.peak_bytes = None if v.compiled else saved_tensor_peak_bytes(v, xa, ya, xw, yw)
         warmup = max(warmup - 1, 0)
     for i in range(warmup + spec.steps):
         for v in variants:
@@ -173,7 +192,8 @@ def run_bench(spec: BenchSpec) -> dict:
             if i >= warmup:
                 v.times.append(elapsed)
                 v.cpu_times.append(time.process_time() - cpu_start)
-            v.peak_bytes = max(v.peak_bytes, peak)
+            if v.peak_bytes is not None:
+                v.peak_bytes = max(v.peak_bytes, peak)
     size = spec.image_size
     macs = count_macs(variants[0].objective.supernet, (3, size, size))
     decoder_macs = _decoder_macs(variants[1].objective, size)
@@ -183,7 +203,7 @@ def run_bench(spec: BenchSpec) -> dict:
     for v in variants:
         step_macs = macs + (decoder_macs if v.name == "mim" else 0)
         result[v.name] = _summary(v, cfg.data.batch_size, step_macs, peak_tflops)
-        if spec.rss:
+        if spec.rss and not v.compiled:
             result[v.name]["rss_peak_mb"] = rss_peak_mb(spec, v.name)
     result["mim_overhead"] = result["mim"]["step_ms"] / result["plain"]["step_ms"] - 1.0
     if checked:
@@ -202,6 +222,12 @@ def run_bench(spec: BenchSpec) -> dict:
             **{name: {"time_vs_plain": result[name]["step_ms"] / result["plain"]["step_ms"],
                       "cpu_time_vs_plain": result[name]["step_cpu_ms"] / result["plain"]["step_cpu_ms"]}
                for name in ("unguarded", "nchw")},
+        }
+    if spec.compile:
+        result["compile"] = {
+            name: {"compile_s": result[name + COMPILED]["compile_s"],
+                   "speedup_vs_eager": result[name]["step_ms"] / result[name + COMPILED]["step_ms"]}
+            for name in ("plain", "mim")
         }
     if spec.compare_reference:
         ref = result["reference"]
@@ -308,12 +334,13 @@ def _summary(v: _Variant, batch: int, macs: int, peak_tflops: float | None) -> d
     return {
         "step_ms": step_s * 1e3,
         "images_per_s": 2 * batch / step_s,
-        "peak_mem_mb": v.peak_bytes / 2**20,
+        "peak_mem_mb": None if v.peak_bytes is None else v.peak_bytes / 2**20,
         "step_ms_all": [t * 1e3 for t in v.times],
         "step_cpu_ms": statistics.median(v.cpu_times) * 1e3,
         "step_cpu_ms_all": [t * 1e3 for t in v.cpu_times],
         "achieved_tflops": flops / step_s / 1e12,
         "peak_fraction": flops / step_s / 1e12 / peak_tflops if peak_tflops else "unknown",
+        **({"compile_s": v.compile_s} if v.compiled else {}),
     }
 
 
@@ -370,7 +397,7 @@ def _describe(spec: BenchSpec) -> dict:
         "device": spec.device,
         "device_name": torch.cuda.get_device_name(spec.device) if spec.device.startswith("cuda") else "cpu",
         "threads": torch.get_num_threads(), "steps": spec.steps, "warmup": spec.warmup,
-        "bf16": cfg.runtime.bf16, "channels_last": cfg.runtime.channels_last, "compile": cfg.runtime.compile,
+        "bf16": cfg.runtime.bf16, "channels_last": cfg.runtime.channels_last, "compile": spec.compile,
         "checkpointing": list(spec.checkpointing), "compare_layouts": spec.compare_layouts,
         "mim": {"mask_ratio": cfg.mim.mask_ratio, "decoder_depth": cfg.mim.decoder_depth,
                 "decoder_width": cfg.mim.decoder_width, "patch_size": cfg.mim.patch_size},

@@ -54,7 +54,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--warmup", type=int, default=1, help="untimed steps per variant first")
     p.add_argument("--bf16", action="store_true", help="bf16 autocast (runtime.bf16)")
     p.add_argument("--channels-last", action="store_true", help="runtime.channels_last (CUDA; CPU always uses it)")
-    p.add_argument("--compile", action="store_true", help="torch.compile the objective (runtime.compile)")
+    p.add_argument("--compile", action="store_true",
+                   help="also time torch.compile'd twins of plain and mim beside them (compile time apart)")
     p.add_argument("--checkpointing", metavar="MODE[,MODE]",
                    help=f"activation-checkpointing modes to time beside plain ({', '.join(CHECKPOINT_MODES[1:])}; "
                         "default: the config's search.runtime.activation_checkpointing, else cells)")
@@ -105,7 +106,7 @@ def _spec(args) -> BenchSpec:
                       ("layers", "model.layers"), ("batch_size", "data.batch_size")):
         if getattr(args, flag) is not None:
             overrides.append(f"search.{key}={getattr(args, flag)}")
-    for flag in ("bf16", "channels_last", "compile"):
+    for flag in ("bf16", "channels_last"):
         if getattr(args, flag):
             overrides.append(f"search.runtime.{flag}=true")
     if device.startswith("cuda"):
@@ -121,6 +122,7 @@ def _spec(args) -> BenchSpec:
         trials=sweep.num_samples, concurrency=sweep.max_concurrent_trials or 1,
         checkpointing=_checkpointing_modes(args.checkpointing, config.search.runtime.activation_checkpointing),
         compare_layouts=args.compare_layouts,
+        compile=args.compile or config.search.runtime.compile,
     )
 
 
@@ -159,15 +161,19 @@ def _text(r: dict) -> str:
         f"{r['device_peak_tflops']['tflops']} TFLOP/s ({r['device_peak_tflops']['precision']})",
         f"{'variant':<14} {'ms/step':>9} {'images/s':>9} {'peak MB':>9} {'peak FLOP share':>16}",
     ]
-    names = ["plain", "mim", *(f"ckpt_{m}" for m in c["checkpointing"]), "unguarded", "nchw", "reference"]
+    names = ["plain", "plain+compile", "mim", "mim+compile", *(f"ckpt_{m}" for m in c["checkpointing"]),
+             "unguarded", "nchw", "reference"]
     for name in names:
         if name in r:
             v = r[name]
             share = v["peak_fraction"]
             share = f"{share:.1%}" if isinstance(share, float) else share
-            lines.append(f"{name:<14} {v['step_ms']:9.1f} {v['images_per_s']:9.1f} "
-                         f"{v['peak_mem_mb']:9.1f} {share:>16}")
+            peak = "n/a" if v["peak_mem_mb"] is None else f"{v['peak_mem_mb']:.1f}"
+            lines.append(f"{name:<14} {v['step_ms']:9.1f} {v['images_per_s']:9.1f} {peak:>9} {share:>16}")
     lines.append(f"MIM adds {r['mim_overhead']:.1%} to the step; peak memory: {r['peak_mem_method']}")
+    for name, ck in r.get("compile", {}).items():
+        lines.append(f"compile ({name}): {ck['speedup_vs_eager']:.2f}x the eager step's speed, after "
+                     f"{ck['compile_s']:.1f} s compiling (its first step)")
     for mode, ck in r.get("checkpointing", {}).items():
         d = ck["max_abs_diff_vs_plain"]
         lines.append(f"checkpointing {mode}: {ck['time_vs_plain']:.2f}x the plain step's time "
@@ -197,8 +203,14 @@ def _text(r: dict) -> str:
 def _max_batch_text(r: dict) -> str:
     c = r["config"]
     lines = [f"{c['space']} supernet C={c['channels']} layers={c['layers']} on {c['device_name']}, "
-             f"{c['image_size']}x{c['image_size']} images, two search steps per try (MIM: {r['mim']})"]
+             f"{c['image_size']}x{c['image_size']} images, per try two search steps and the clean passes "
+             f"(MIM: {r['mim']}, sync_bn: {c['sync_bn']})"]
     for mode, found in r["largest_batch"].items():
+        if not found["batch_size"]:
+            lines.append(f"activation_checkpointing={mode}: nothing fits, not even batch 1 with the clean "
+                         f"passes at {found['clean_pass_batch']} images ({found['tries']} tries)")
+            continue
         lines.append(f"activation_checkpointing={mode}: largest batch that fits {found['batch_size']} "
-                     f"(peak {found['peak_mem_mb']:.0f} MB; {found['tries']} tries)")
+                     f"(peak {found['peak_mem_mb']:.0f} MB with the clean passes at {found['clean_pass_batch']} "
+                     f"images; {found['tries']} tries)")
     return "\n".join(lines)

@@ -443,6 +443,15 @@ def test_unreachable_address_fails_in_seconds(monkeypatch, address, needle):
     assert_bad_input(["search", "quickstart", "--address", address, "--set", "output_dir=/nonexistent/x"], needle)
 
 
+@pytest.mark.parametrize("argv, needle", [
+    (["doctor", "--address", "ray://head:10001"], "ray job submit"),  # it checks where it runs
+    (["doctor", "--address", "nohost"], "expected HOST:PORT"),
+    (["doctor", "--quick", "--steps", "3"], "unrecognized arguments"),
+])
+def test_doctor_bad_input(argv, needle):
+    assert_bad_input(argv, needle)
+
+
 @pytest.mark.parametrize("cmd", sorted(CONFIG_COMMANDS))
 def test_cifar10_preset_without_a_gpu(cmd):
     assert_bad_input(config_argv(cmd, "cifar10"), "1 GPU", "this machine has 0 GPU",

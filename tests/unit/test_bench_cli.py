@@ -72,3 +72,23 @@ def test_bench_bad_input_exits_2_with_one_line(capsys, argv):
     code, out, err = run_cli(capsys, "bench", *argv)
     assert code == 2 and out == ""
     assert err.startswith("alphadarts: error:") and len(err.strip().splitlines()) == 1
+
+
+def test_bench_compile_times_compiled_twins_beside_eager(capsys, monkeypatch):
+    """`--compile` adds `plain+compile` and `mim+compile`, compile time apart. torch.compile is
+    stubbed here (inductor takes minutes on a CPU; tests/unit/test_compile.py compiles for real)."""
+    import torch
+
+    compiled = []
+    monkeypatch.setattr(torch, "compile", lambda module: compiled.append(module) or module)
+    code, out, _ = run_cli(capsys, "bench", "--json", "--compile", "--space", "nb201", "--layers", "1", *TINY)
+    assert code == 0 and len(compiled) == 2
+    report = json.loads(out)
+    assert report["config"]["compile"]
+    for name in ("plain", "mim"):
+        twin = report[f"{name}+compile"]
+        assert twin["step_ms"] > 0 and twin["compile_s"] > 0 and twin["peak_mem_mb"] is None
+        assert report[name]["peak_mem_mb"] > 0 and "compile_s" not in report[name]
+        assert report["compile"][name]["speedup_vs_eager"] > 0
+    code, out, _ = run_cli(capsys, "bench", "--compile", "--space", "nb201", "--layers", "1", *TINY)
+    assert code == 0 and "plain+compile" in out and "compiling (its first step)" in out
