@@ -1,9 +1,9 @@
 """The loops run directly in a Tune trial, for single-worker runs: no Ray Train worker group.
 
-Measured on the quickstart sweep (docs/benchmarks.md): with one worker, a Train run inside
-a trial cost a controller actor and a worker actor (each a new process importing torch), a
-placement group and a one-rank process group before the first step: 18 s of a 123 s trial
-on the 2-core machine, for nothing a single process needs. Here the trial's own process
+With one worker, a Train run inside a trial costs a controller actor and a worker actor
+(each a new process importing torch), a placement group and a one-rank process group before
+the first step, for nothing a single process needs (docs/benchmarks.md, "Per-trial
+overhead"). Here the trial's own process
 runs the loop (the trial then holds the worker's CPU and GPU itself), checkpoints go to the
 run directory a Train run would use (`trainables.run_dir_checkpoints`), and a trial started
 again there resumes from the newest one. Several workers still run on Ray Train

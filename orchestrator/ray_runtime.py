@@ -1,7 +1,7 @@
 """Connecting to a Ray cluster, or starting a local one.
 
 The dashboard stays on: Train V2's placement-group cleaner, which frees the workers of a
-finished or stopped run, finds its cluster through the dashboard's state API (RAY.md). On a
+finished or stopped run, finds its cluster through the dashboard's state API (docs/ray-notes.md). On a
 machine running several Ray instances that lookup is ambiguous, so the cluster's own
 processes are told which one is theirs (RAY_ADDRESS / RAY_API_SERVER_ADDRESS).
 """

@@ -398,7 +398,7 @@ def _new_tuner(config: ExperimentConfig, path: str, trainable, searches_dir: str
         param_space=param_space,
         tune_config=tune.TuneConfig(
             # metric and mode are set on the searcher (the objective) and on ASHA (what it
-            # prunes on), nowhere else (RAY.md)
+            # prunes on), nowhere else (docs/ray-notes.md)
             search_alg=search_alg,
             scheduler=asha_scheduler(config),
             num_samples=num_samples,

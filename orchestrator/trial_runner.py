@@ -16,7 +16,7 @@ from orchestrator.errors import UsageError
 from orchestrator.search_run import one_line, root_cause
 
 #: CPU reserved for a trial's driver (the Tune function that only waits on its Train run);
-#: Ray refuses exactly 0, and a whole CPU per driver starves a small machine (RAY.md).
+#: Ray refuses exactly 0, and a whole CPU per driver starves a small machine (docs/ray-notes.md).
 DRIVER_CPU = 0.01
 
 

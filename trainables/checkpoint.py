@@ -13,6 +13,7 @@ import torch
 
 from trainables.atomic_files import atomic_write_bytes
 from trainables.errors import InputError
+from trainables.seeding import fresh_stream_seed, rank_seed, restore_rank_rng
 
 STATE_FILE = "state.pt"
 
@@ -72,3 +73,21 @@ def check_same_shapes(module: torch.nn.Module, saved: dict, what: str) -> None:
         f"shape, {len(missing)} missing, {len(extra)} unknown; e.g. {example}): it was written "
         "with other model settings; start the run over or use another name"
     )
+
+
+def restore_run(state: dict, parts: dict, collective, seed: int, what: str) -> tuple[int, list[dict]]:
+    """Load a checkpoint into a run, the one way both the search and the train loop resume:
+    `parts` maps state-dict keys to what loads them (the network first: its shapes are
+    checked before anything loads, then optimisers, schedule), then each rank continues its
+    random stream, or starts a fresh per-rank one where the worker count changed. Returns
+    (epoch, metric history); a checkpoint of another layout is InputError naming `what`."""
+    (net_key, net), *_ = parts.items()
+    check_same_shapes(net, state.get(net_key), what)
+    try:
+        for key, obj in parts.items():
+            obj.load_state_dict(state[key])
+        rng, epoch, history = state["rng"], int(state["epoch"]), list(state["history"])
+    except (KeyError, RuntimeError, ValueError, TypeError) as exc:
+        raise InputError(f"checkpoint does not match this {what} ({exc})") from exc
+    restore_rank_rng(rng, collective, rank_seed(fresh_stream_seed(seed, epoch), collective.rank))
+    return epoch, history

@@ -3,8 +3,8 @@
 These models are validated once, at the door (the CLI or a test), and travel inward as
 frozen objects: nothing deeper down re-reads a dict or invents a default. Cross-field rules
 that need no I/O (a patch size must divide the image) are checked here, so bad input fails
-before any compute starts. One field reads a file: `search.benchmark`, whose index (some
-20 ms) says whether the path is NAS-Bench-201 at all.
+before any compute starts. One field reads a file: `search.benchmark`, whose small index
+says whether the path is NAS-Bench-201 at all.
 """
 
 from __future__ import annotations
@@ -91,7 +91,7 @@ class ModelConfig(StrictModel):
 
 
 class MimConfig(StrictModel):
-    """METHOD.md, "Masked image modeling during search"."""
+    """docs/method.md, "Masked image modeling during search"."""
 
     enabled: bool = Field(True, description="false builds no decoder at all")
     mask_ratio: float = Field(0.5, ge=0.0, lt=1.0)

@@ -136,7 +136,7 @@ def _digits(size: int, train: bool) -> TensorDataset:
 def _digits_arrays() -> tuple[np.ndarray, np.ndarray]:
     """scikit-learn's bundled digits (1797 images of 8x8, values 0-16, and labels), read
     from its file as `sklearn.datasets.load_digits` reads it, without importing scikit-learn
-    (1-3 s per process on the 2-core machine, for a 25 ms read)."""
+    (seconds per process, for a read of milliseconds)."""
     import gzip
     import importlib.util
 

@@ -1,4 +1,4 @@
-"""Masked image modeling for the supernet (METHOD.md): patch masks, decoder, masked-pixel MSE.
+"""Masked image modeling for the supernet (docs/method.md): patch masks, decoder, masked-pixel MSE.
 
 The mask is sampled once per batch and passed around explicitly, so that a second-order step
 evaluates the same masked image several times, and tests can hand-make one.

@@ -40,8 +40,8 @@ class _TorchTrainer(TorchTrainer):
     """A `TorchTrainer` that starts no dataset manager for a run without Ray Datasets.
 
     Ray Train V2 gives every run a `DatasetManager` actor, whether or not the run has
-    datasets: one more process, which imports Ray Train and Ray Data (1.8 s of CPU measured
-    here) only to serve shards no worker asks for. The search and the train loop read their
+    datasets: one more process, which imports Ray Train and Ray Data (seconds of CPU) only
+    to serve shards no worker asks for. The search and the train loop read their
     data themselves, so their runs have none. With datasets, the callback stays.
 
     `_create_default_callbacks` is Ray Train V2's own (private) method: a Ray release that

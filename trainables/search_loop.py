@@ -18,8 +18,8 @@ import torch
 from torch import nn
 
 from search_space import alpha_entropy, alpha_top_weight
-from trainables.seeding import capture_rng, fresh_stream_seed, rank_seed, restore_rank_rng, seed_everything
-from trainables.checkpoint import check_same_shapes
+from trainables.seeding import capture_rng, rank_seed, seed_everything
+from trainables.checkpoint import restore_run
 from trainables.config import SearchConfig
 from trainables.data import load_images, sharded_loader, split_for_search
 from trainables.distributed import Collective
@@ -41,8 +41,7 @@ BN_ESTIMATE_IMAGES = 512
 #: the clean passes (the BatchNorm re-estimate and the α-split evaluation) read batches of
 #: at least this many images. They run without gradients, so a batch holds a few live
 #: activations at a time, far less than a training step at its own batch keeps for backward;
-#: and on a CPU a small batch's time is per-op overhead: on the quickstart (batch 16) the two
-#: passes took 5.0 s per epoch at batch 16 and 1.6 s at 256 (docs/benchmarks.md).
+#: and on a CPU a small batch's time is mostly per-op overhead (docs/benchmarks.md).
 CLEAN_PASS_BATCH = 256
 
 
@@ -84,7 +83,9 @@ def run_search(config: SearchConfig, reporter: Reporter, collective: Collective 
     start_epoch, history = 0, []
     state = reporter.latest_state()
     if state is not None:
-        start_epoch, history = _restore(state, objective, w_opt, a_opt, schedule, collective, config.seed)
+        start_epoch, history = restore_run(
+            state, {"objective": objective, "w_opt": w_opt, "a_opt": a_opt, "schedule": schedule},
+            collective, config.seed, "search model")
         log.info("resuming the search after epoch %d", start_epoch)
     else:
         collective.broadcast_module(objective)
@@ -270,21 +271,6 @@ def _state(epoch, history, objective, w_opt, a_opt, schedule, rng_per_rank) -> d
         "schedule": schedule.state_dict(),
         "rng": rng_per_rank,
     }
-
-
-def _restore(state, objective, w_opt, a_opt, schedule, collective, config_seed: int) -> tuple[int, list[dict]]:
-    check_same_shapes(objective, state.get("objective"), "search model")
-    try:
-        objective.load_state_dict(state["objective"])
-        w_opt.load_state_dict(state["w_opt"])
-        a_opt.load_state_dict(state["a_opt"])
-        schedule.load_state_dict(state["schedule"])
-        rng = state["rng"]
-    except (KeyError, RuntimeError, ValueError) as exc:
-        raise InputError(f"checkpoint does not match this search's config ({exc})") from exc
-    epoch = int(state["epoch"])
-    restore_rank_rng(rng, collective, rank_seed(fresh_stream_seed(config_seed, epoch), collective.rank))
-    return epoch, list(state["history"])
 
 
 def _to(t: torch.Tensor, device, channels_last: bool) -> torch.Tensor:

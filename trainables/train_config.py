@@ -1,7 +1,7 @@
 """Typed configuration for training one discrete network from scratch (the retrain stage).
 
 The genotype is not part of it: the same config trains any genotype of its space. Defaults
-are the DARTS CIFAR protocol (METHOD.md, "Evaluation network (CIFAR)"); the presets hold
+are the DARTS CIFAR protocol (docs/method.md, "Evaluation network (CIFAR)"); the presets hold
 the others (ImageNet mobile, NAS-Bench-201, small offline ones).
 """
 

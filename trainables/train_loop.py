@@ -22,8 +22,8 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
 from search_space import Genotype, build_network, count_macs, count_parameters
-from trainables.checkpoint import check_same_shapes
-from trainables.seeding import capture_rng, fresh_stream_seed, restore_rank_rng, seed_everything
+from trainables.checkpoint import restore_run
+from trainables.seeding import capture_rng, seed_everything
 from trainables.distributed import Collective
 from trainables.errors import InputError, NonFiniteLossError
 from trainables.reporters import Reporter
@@ -256,16 +256,8 @@ def _restore(state, config, genotype, net, optimiser, schedule, collective) -> t
             "the checkpoint to resume was written with another training config "
             f"({state.get('config')}); use another run name or the same settings"
         )
-    check_same_shapes(net, state.get("model"), "network")
-    try:
-        net.load_state_dict(state["model"])
-        optimiser.load_state_dict(state["optimiser"])
-        schedule.load_state_dict(state["schedule"])
-        rng = state["rng"]
-    except (KeyError, RuntimeError, ValueError) as exc:
-        raise InputError(f"checkpoint does not match this network ({exc})") from exc
-    restore_rank_rng(rng, collective, fresh_stream_seed(config.seed, int(state["epoch"])) + collective.rank)
-    return int(state["epoch"]), list(state["history"])
+    return restore_run(state, {"model": net, "optimiser": optimiser, "schedule": schedule},
+                       collective, config.seed, "network")
 
 
 def finished_result(state: dict, config: TrainConfig, genotype: Genotype) -> dict | None:

@@ -82,8 +82,8 @@ def _step_checks_on_a_gpu_node(quick: bool) -> tuple[dict, list[dict]]:
 
 
 #: intra-op threads of the step checks on a CPU: one, as `alphadarts bench` and a Ray Train
-#: worker of cpus_per_worker <= 1 use (with two on the project's 2-core machine, OpenMP's
-#: spin-waiting made the quick checks' steps 50x slower: 8 s instead of 0.15 s)
+#: worker of cpus_per_worker <= 1 use (with two threads on a 2-core machine, OpenMP's
+#: spin-waiting made the quick checks' steps many times slower)
 CPU_THREADS = 1
 
 

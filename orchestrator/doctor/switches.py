@@ -15,7 +15,7 @@ from orchestrator.doctor.tolerances import BF16, FP32, TF32, Tolerance
 
 #: the combination refused at the config door: the second-order step's finite-difference
 #: Hessian-vector product subtracts two gradients ε apart (ε = 0.01 / ‖∇‖), a difference
-#: below bf16's resolution (measured here on CPU: its α gradient 87 % off the fp32 one)
+#: below bf16's resolution (on a CPU its α gradient came out far from the fp32 one)
 SECOND_ORDER_BF16 = ("order: second with bf16 is refused at the config door: the finite-difference "
                      "Hessian step is below bf16's resolution")
 
@@ -65,7 +65,7 @@ SWITCHES: tuple[Switch, ...] = (
 )
 
 #: why `--quick` leaves compile out (listed as skipped): inductor's first compilation of even
-#: a one-cell supernet took 170-320 s on the project's 2-core CPU (with its cache warm, 7 s);
+#: a one-cell supernet takes minutes on a small CPU (docs/benchmarks.md);
 #: tests/unit/test_compile.py checks compile + checkpointing with Dynamo's aot_eager backend
 QUICK_SKIPS_COMPILE = "--quick: inductor's first compile takes minutes on a CPU; run without --quick"
 

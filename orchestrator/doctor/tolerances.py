@@ -41,7 +41,7 @@ FP32 = Tolerance("fp32", loss=1e-4, alpha_grad=1e-3, weight_grad=1e-3,
 #: TF32 tensor-core convolutions and matmuls (CUDA; PyTorch's default for cuDNN
 #: convolutions): inputs rounded to a 10-bit mantissa (2^-11 = 4.9e-4 relative), 8x finer
 #: than bf16. Bounds scaled from bf16's measured ones by that factor, with a margin: not yet
-#: measured (no GPU so far), to be confirmed by the first GPU run.
+#: measured on a GPU, to be confirmed by the first GPU run.
 TF32 = Tolerance("tf32", loss=5e-3, alpha_grad=0.2, weight_grad=0.2,
                  why="inputs rounded to 10 mantissa bits (4.9e-4); bounds scaled from bf16's, unmeasured")
 

@@ -1,5 +1,5 @@
 """An experiment's report: `report.html` with its figures, from the sweep's and the retrain
-stage's Parquet tables (issue #11). `write_report` reads them from disk; `build_report`
+stage's Parquet tables. `write_report` reads them from disk; `build_report`
 turns tables in memory into the page and its PNGs without writing anything."""
 
 from orchestrator.report.inputs import ReportInputs, load_inputs

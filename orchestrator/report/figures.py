@@ -36,8 +36,7 @@ def new_figure(width: float, height: float, rows: int = 1, cols: int = 1, *,
 
     Why fixed margins and not matplotlib's constrained layout: with a layout engine, savefig
     draws every figure twice (once to measure, once to render) and solves the layout in
-    between. Without one, the report of tests/report_tables.py's DARTS sweep was written in
-    2.2 s instead of 4.0 s here (NB201: 1.0 s instead of 1.4 s; medians of 10). Each figure
+    between, which nearly doubles the time to write a report. Each figure
     here has labels of known size, so its margins are known up front."""
     figure = Figure(figsize=(width, height), dpi=DPI)
     grid_w, grid_h = width - left - right, height - bottom - top

@@ -1,4 +1,4 @@
-"""From α to a DARTS genotype (METHOD.md): softmax per edge; per node keep the 2 incoming
+"""From α to a DARTS genotype (docs/method.md): softmax per edge; per node keep the 2 incoming
 edges with the largest non-`none` weight (strongest first), on each the argmax non-`none` op.
 Ties: the earlier edge, the earlier op."""
 

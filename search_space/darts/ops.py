@@ -1,4 +1,4 @@
-"""The DARTS space's operations (Liu et al., ICLR 2019), in α column order (METHOD.md)."""
+"""The DARTS space's operations (Liu et al., ICLR 2019), in α column order (docs/method.md)."""
 
 from __future__ import annotations
 
@@ -41,7 +41,7 @@ OP_TABLE: dict[str, OpBuilder] = {
 
 def _search_op(name: str) -> SearchOpBuilder:
     """BN without affine weights; every pooling op is followed by `BatchNorm2d(C,
-    affine=False)` so its output scale matches the convolutions' (METHOD.md)."""
+    affine=False)` so its output scale matches the convolutions' (docs/method.md)."""
 
     def build(c: int, stride: int) -> nn.Module:
         op = OP_TABLE[name](c, stride, False, True)

@@ -1,6 +1,6 @@
 """Published DARTS cells users compare against, by name (`inspect --genotype DARTS_V2`).
 
-Sources: DARTS_V1/V2 from Liu et al. (ICLR 2019) as METHOD.md lists them; PC_DARTS and
+Sources: DARTS_V1/V2 from Liu et al. (ICLR 2019) as docs/method.md lists them; PC_DARTS and
 PC_DARTS_IMAGENET from Xu et al. (ICLR 2020, yuhuixu1993/PC-DARTS genotypes.py); DrNAS and
 DrNAS_IMAGENET from Chen et al. (ICLR 2021, xiangning-chen/DrNAS DARTS-space/genotypes.py).
 """

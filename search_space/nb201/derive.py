@@ -1,4 +1,4 @@
-"""From α to a NAS-Bench-201 genotype (METHOD.md): per edge the argmax over all 5 ops,
+"""From α to a NAS-Bench-201 genotype (docs/method.md): per edge the argmax over all 5 ops,
 `none` included (ties: the earlier op)."""
 
 from __future__ import annotations

@@ -35,7 +35,7 @@ OP_TABLE: dict[str, OpBuilder] = {
     "avg_pool_3x3": avg_pool_3x3,
 }
 
-#: In the supernet BN has neither affine weights nor running statistics (METHOD.md).
+#: In the supernet BN has neither affine weights nor running statistics (docs/method.md).
 SEARCH_OP_TABLE: dict[str, SearchOpBuilder] = {
     name: (lambda c, s, build=OP_TABLE[name]: build(c, s, False, False)) for name in OPS_NB201
 }

@@ -36,7 +36,7 @@ class Nb201SearchCell(SearchCell):
 class Nb201Supernet(Supernet):
     """stem conv3x3 (C) + BN -> N cells (C) -> residual block -> N cells (2C) -> residual
     block -> N cells (4C) -> BN-ReLU -> global pool -> linear. Cell BN has no affine weights
-    and no running statistics (METHOD.md); stem, residual blocks and last BN are plain."""
+    and no running statistics (docs/method.md); stem, residual blocks and last BN are plain."""
 
     space = "nb201"
     alpha_shapes = ALPHA_SHAPES_NB201

@@ -82,7 +82,7 @@ def three_nodes(monkeypatch):
 
     # The head's Ray Client proxy forks a server process per client while its gRPC threads
     # are busy; with gRPC's fork handlers on, that process sometimes died at once (2 of 7
-    # runs here, session 14: "Other threads are currently calling into gRPC, skipping fork()
+    # runs on a 2-core machine: "Other threads are currently calling into gRPC, skipping fork()
     # handlers", then epoll_wait "Bad file descriptor"; ray-project/ray#63202). The proxy
     # always execs after fork, the case gRPC's switch is for. The nodes inherit this setting.
     monkeypatch.setenv("GRPC_ENABLE_FORK_SUPPORT", "false")

@@ -1,4 +1,4 @@
-"""Genotypes: derivation by METHOD.md's rules, round trips, parsing, published cells, errors."""
+"""Genotypes: derivation by docs/method.md's rules, round trips, parsing, published cells, errors."""
 
 import json
 import math
@@ -21,7 +21,7 @@ from search_space import (
 )
 
 
-# --- an independent, deliberately plain reimplementation of METHOD.md's rules -------------
+# --- an independent, deliberately plain reimplementation of docs/method.md's rules -------------
 def _softmax(row):
     top = max(row)
     exps = [math.exp(v - top) for v in row]

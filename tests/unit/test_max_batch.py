@@ -63,7 +63,7 @@ def test_max_batch_on_cpu_exits_2_with_one_line(capsys):
     assert len(err.strip().splitlines()) == 1 and "--max-batch" in err and "cuda" in err
 
 
-# --- what a try runs and what "does not fit" means (issue #27) -------------------------------
+# --- what a try runs and what "does not fit" means ----------------------------------------
 # The predicate itself, on CPU, with a tiny supernet; the step it tries is patched to fail
 # as a device would above a batch of FITS.
 

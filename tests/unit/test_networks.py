@@ -21,7 +21,7 @@ V2 = PUBLISHED_GENOTYPES["DARTS_V2"]
 def test_darts_v2_cifar_has_the_published_parameter_count():
     net = build_network("darts", V2, 10, 36, 20, auxiliary=True)
     assert isinstance(net, NetworkCIFAR)
-    assert count_parameters(net) == 3_349_342  # aux head excluded (METHOD.md)
+    assert count_parameters(net) == 3_349_342  # aux head excluded (docs/method.md)
     assert sum(p.numel() for p in net.parameters()) > 3_349_342
 
 

@@ -1,4 +1,4 @@
-"""The experiment report (issue #11): synthetic sweep and retrain tables in, report.html and
+"""The experiment report: synthetic sweep and retrain tables in, report.html and
 valid PNGs out; degrades to the sweep alone, skips plots of knobs not swept (no Ray).
 
 The full report is drawn for both spaces; the tests of one section's behaviour (no retrain,

@@ -194,7 +194,7 @@ def test_mim_on_nb201_space(baseline):
     assert reporter.metrics[0]["mim_loss"] > 0
 
 
-# --- issue #10: what the search measures and trains ---------------------------------------
+# --- what the search measures and trains ---------------------------------------------------
 
 def test_evaluation_uses_batchnorm_statistics_of_clean_images():
     """After an epoch the supernet's BN running statistics are those of clean weight-split
