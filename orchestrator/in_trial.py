@@ -39,7 +39,7 @@ def runs_in_trial(runtime: WorkerResources, storage_path: str, driver_resource: 
             and not driver_resource)
 
 
-class TuneTrialReporter:
+class TuneTrialReporter(Reporter):
     """Reporter for a loop running in a Tune trial: the checkpoint goes to the run directory
     and its path travels with the metrics as `checkpoint_path`, as Ray Train's
     `TuneReportCallback` sends it, so the sweep's tables read both paths alike."""

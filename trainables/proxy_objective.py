@@ -36,7 +36,7 @@ class ProxyObjective:
     epochs: tuple[int, ...]
 
 
-class ProxyScoredReporter:
+class ProxyScoredReporter(Reporter):
     """Adds `proxy_acc` to the reports of the objective's epochs before passing them on, so
     that the scheduler, the searcher and the checkpoint of such an epoch all see it.
 
@@ -58,6 +58,9 @@ class ProxyScoredReporter:
 
     def latest_state(self) -> dict | None:
         return self.inner.latest_state()
+
+    def phase(self, name: str, **fields) -> None:
+        self.inner.phase(name, **fields)
 
     def score(self, genotype: dict, key: str) -> float:
         if key not in self.scores:

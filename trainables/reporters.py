@@ -16,7 +16,8 @@ from trainables.metrics import for_tune
 
 
 class Reporter(Protocol):
-    """Where per-epoch metrics and checkpoints go (Ray Train, a directory, or a test's list)."""
+    """Where per-epoch metrics and checkpoints go (Ray Train, a directory, or a test's list),
+    and the hook instrumentation listens on (`phase`)."""
 
     def report(self, metrics: dict, state: dict | None) -> None:
         """Called by every rank once per epoch; only rank 0 passes the checkpoint `state`."""
@@ -24,8 +25,13 @@ class Reporter(Protocol):
     def latest_state(self) -> dict | None:
         """The last checkpoint's state, to resume from, or None for a fresh run."""
 
+    def phase(self, name: str, **fields) -> None:
+        """The loop reached a named point (`model_built`, `epoch_trained`, ...). Reporters
+        ignore it; `trainables.phase_log.PhaseLogReporter` records when, for measuring
+        where a run's time goes."""
 
-class MemoryReporter:
+
+class MemoryReporter(Reporter):
     """Keeps metrics and (deep-copied) checkpoint states; can start from a given state."""
 
     def __init__(self, resume_state: dict | None = None, stop_after_epochs: int | None = None):
@@ -49,7 +55,7 @@ class StopSearch(Exception):
     """Raised by `MemoryReporter(stop_after_epochs=k)`: simulates an interrupted run."""
 
 
-class RayTrainReporter:
+class RayTrainReporter(Reporter):
     """Forwards to `ray.train.report`; rank 0 attaches the checkpoint directory. Every report
     also says where it ran (`trainables.metrics.PLACEMENT_METRICS`): the node, and the epoch
     of the checkpoint this worker group resumed from."""

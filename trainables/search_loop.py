@@ -27,7 +27,6 @@ from trainables.errors import InputError
 from trainables.metrics import check_epoch_report
 from trainables.nb201_benchmark.epoch_metrics import EpochBenchmark
 from trainables.objective import SearchObjective
-from trainables.phase_log import mark
 from trainables.reporters import Reporter
 from trainables.search_model import build_search_objective, build_search_step
 from trainables.search_step import build_optimisers
@@ -55,7 +54,7 @@ class SearchOutcome:
 def run_search(config: SearchConfig, reporter: Reporter, collective: Collective | None = None) -> SearchOutcome:
     collective = collective or Collective.current()
     device, rt = collective.device, config.runtime
-    mark("search_start")
+    reporter.phase("search_start")
     benchmark = EpochBenchmark.for_search(config)  # NB-201 ground truth per epoch, if at hand
     seed_everything(config.seed)
 
@@ -65,7 +64,7 @@ def run_search(config: SearchConfig, reporter: Reporter, collective: Collective 
     # Data-side randomness (masks, crops, flips) is each rank's own, reproducibly from
     # (seed, rank); weights and α come from rank 0 and stay identical on every rank.
     seed_everything(rank_seed(config.seed, collective.rank))
-    mark("model_built")
+    reporter.phase("model_built")
 
     # The data: the training set cut into the weight split and the α split, sharded by rank.
     # The clean passes read the same two splits without random crops and flips.
@@ -77,7 +76,7 @@ def run_search(config: SearchConfig, reporter: Reporter, collective: Collective 
     clean_batch = max(config.data.batch_size, CLEAN_PASS_BATCH)
     eval_loader, _ = sharded_loader(plain.alpha, shuffle=False, drop_last=False, batch_size=clean_batch, **shard)
     bn_loader, _ = sharded_loader(plain.weights, shuffle=False, drop_last=False, batch_size=clean_batch, **shard)
-    mark("data_ready")
+    reporter.phase("data_ready")
 
     # Resume from the last checkpoint, or start every rank from rank 0's parameters.
     start_epoch, history = 0, []
@@ -89,7 +88,7 @@ def run_search(config: SearchConfig, reporter: Reporter, collective: Collective 
         log.info("resuming the search after epoch %d", start_epoch)
     else:
         collective.broadcast_module(objective)
-    mark("resume_checked")
+    reporter.phase("resume_checked")
 
     step_fn = build_search_step(config, objective, w_opt, a_opt, collective)
     for epoch in range(start_epoch, config.epochs):
@@ -114,7 +113,7 @@ def run_search(config: SearchConfig, reporter: Reporter, collective: Collective 
             sums.add_rec(loss_w, mask_w, len(yw))
             sums.steps += 1
         schedule.step()
-        mark("epoch_trained", epoch=epoch + 1)
+        reporter.phase("epoch_trained", epoch=epoch + 1)
         # BatchNorm statistics of clean images (not the masked ones gathered while training),
         # the same on every rank, for the evaluation and the checkpoint.
         _estimate_clean_bn_statistics(objective.supernet, bn_loader, device, rt, clean_batch)
@@ -122,7 +121,7 @@ def run_search(config: SearchConfig, reporter: Reporter, collective: Collective 
 
         alpha_ce, alpha_acc = _evaluate(objective, eval_loader, device, rt, collective)
         elapsed = time.perf_counter() - started
-        mark("epoch_evaluated", epoch=epoch + 1)
+        reporter.phase("epoch_evaluated", epoch=epoch + 1)
         metrics = _epoch_metrics(epoch, lr, sums, collective, objective, alpha_ce, alpha_acc, elapsed)
         metrics.update(benchmark.metrics(objective.supernet.genotype()))
         # Every rank's α digest: gradients are averaged, so they must all agree, bit for bit.
@@ -139,9 +138,7 @@ def run_search(config: SearchConfig, reporter: Reporter, collective: Collective 
                 epoch + 1, config.epochs, metrics["weights_acc"], alpha_acc, metrics["mim_loss"],
                 metrics["alpha_entropy"], metrics["param_free_ops"], metrics["genotype_hash"],
             )
-        mark("report_start", epoch=epoch + 1)
         reporter.report(metrics, state)
-        mark("reported", epoch=epoch + 1)
 
     return SearchOutcome(
         genotype=objective.supernet.genotype(),
