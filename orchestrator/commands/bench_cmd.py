@@ -150,6 +150,11 @@ def _load(source: str | None, overrides: list[str]) -> ExperimentConfig:
         raise UsageError(describe_validation_error(exc, "bench flags")) from None
 
 
+def _vs_plain(ratios: dict) -> str:
+    """"1.21x (CPU 1.20x)": a variant's step time against the plain step's, wall and CPU."""
+    return f"{ratios['time_vs_plain']:.2f}x (CPU {ratios['cpu_time_vs_plain']:.2f}x)"
+
+
 def _text(r: dict) -> str:
     c = r["config"]
     lines = [
@@ -176,17 +181,14 @@ def _text(r: dict) -> str:
                      f"{ck['compile_s']:.1f} s compiling (its first step)")
     for mode, ck in r.get("checkpointing", {}).items():
         d = ck["max_abs_diff_vs_plain"]
-        lines.append(f"checkpointing {mode}: {ck['time_vs_plain']:.2f}x the plain step's time "
-                     f"({ck['cpu_time_vs_plain']:.2f}x its CPU time), "
+        lines.append(f"checkpointing {mode}: {_vs_plain(ck)} the plain step's time, "
                      f"{ck['saved_memory_vs_plain']:.2f}x its memory; max |diff| vs plain: loss {d['loss']:.1e}, "
                      f"α grad {d['alpha_grad']:.1e}, weight grad {d['weight_grad']:.1e}, "
                      f"BN stats {d['bn_running_stats']:.1e}")
     if "layouts" in r:
         lay = r["layouts"]
         lines.append(f"CPU layouts: {lay['narrow_strided_convs']} narrow 1x1 stride-2 convs subsampled; unguarded "
-                     f"{lay['unguarded']['time_vs_plain']:.2f}x the plain step's time "
-                     f"({lay['unguarded']['cpu_time_vs_plain']:.2f}x its CPU time), NCHW "
-                     f"{lay['nchw']['time_vs_plain']:.2f}x ({lay['nchw']['cpu_time_vs_plain']:.2f}x)")
+                     f"{_vs_plain(lay['unguarded'])} the plain step's time, NCHW {_vs_plain(lay['nchw'])}")
     if "speedup_vs_reference" in r:
         d = r["max_abs_diff"]
         lines.append(f"speedup over the straightforward step: {r['speedup_vs_reference']:.2f}x; peak memory "

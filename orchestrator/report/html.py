@@ -69,6 +69,14 @@ def table(headers: list[str], rows: list[list], ident: str | None = None) -> str
     return f"<table{ident_attr}>\n<thead><tr>{head}</tr></thead>\n<tbody>\n{body}</tbody>\n</table>\n"
 
 
+def mean_std(mean, std) -> str:
+    """"0.9512 ± 0.0031", or the mean alone where there is no spread (one seed)."""
+    text = number(mean)
+    if not (std is None or type(std).__name__ == "NAType" or (isinstance(std, float) and math.isnan(std))):
+        text += f" ± {number(std)}"
+    return text
+
+
 def number(value, digits: int = 4) -> str:
     if value is None or type(value).__name__ == "NAType" or (
             isinstance(value, float) and math.isnan(value)):

@@ -103,9 +103,7 @@ def _answer_section(inputs: ReportInputs, assets: _Assets) -> str:
         "cell, and the entropy of softmax(α).")
     rows = []
     for _, row in answer.iterrows():
-        acc = html.number(row["test_acc_mean"])
-        if not pd.isna(row["test_acc_std"]):
-            acc += f" ± {html.number(row['test_acc_std'])}"
+        acc = html.mean_std(row["test_acc_mean"], row["test_acc_std"])
         rows.append([f"{row['mask_ratio']:g}" + (" (plain DARTS)" if row["mask_ratio"] == 0 else ""),
                      html.Raw(f'<span class="mono">{escape(row["genotype_hash"])}</span>'), acc,
                      int(row["seeds"]), row["objective"], row["param_free_ops"], row["alpha_entropy"],
@@ -133,9 +131,7 @@ def _retrain_section(inputs: ReportInputs) -> str:
         "row. Params exclude the auxiliary head, as the DARTS papers count them.")
     rows = []
     for _, row in board.iterrows():
-        acc = html.number(row["test_acc_mean"])
-        if not pd.isna(row["test_acc_std"]):
-            acc += f" ± {html.number(row['test_acc_std'])}"
+        acc = html.mean_std(row["test_acc_mean"], row["test_acc_std"])
         rows.append([int(row["rank"]), html.Raw(f'<span class="mono">{escape(row["genotype_hash"])}</span>'),
                      acc, int(row["seeds"]), int(row["unfinished"]), row["test_ce_mean"],
                      _int(row["params"]), _int(row["macs"]), _int(row["epochs"]),

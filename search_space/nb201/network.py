@@ -34,6 +34,21 @@ class Nb201Cell(nn.Module):
         return nodes[-1]
 
 
+def nb201_macro(make_cell, num_classes: int, channels: int, layers: int, in_channels: int):
+    """The NAS-Bench-201 macro skeleton, the same for the network and the supernet: stem,
+    three stages of `layers` cells (`make_cell(width)`) joined by residual blocks, BN-ReLU,
+    pooling, classifier. Returns (stem, cells, lastact, global_pooling, classifier)."""
+    stem = nn.Sequential(nn.Conv2d(in_channels, channels, 3, padding=1, bias=False), nn.BatchNorm2d(channels))
+    blocks: list[nn.Module] = []
+    for stage in range(3):
+        width = channels * 2**stage
+        if stage > 0:
+            blocks.append(ResNetBasicBlock(width // 2, width))
+        blocks.extend(make_cell(width) for _ in range(layers))
+    lastact = nn.Sequential(nn.BatchNorm2d(4 * channels), nn.ReLU(inplace=False))
+    return stem, nn.ModuleList(blocks), lastact, nn.AdaptiveAvgPool2d(1), nn.Linear(4 * channels, num_classes)
+
+
 class Nb201Network(nn.Module):
     """stem conv3x3 (C) + BN -> N cells -> residual block -> N cells (2C) -> residual block
     -> N cells (4C) -> BN-ReLU -> global pool -> linear. forward -> (logits, None), the same
@@ -55,19 +70,8 @@ class Nb201Network(nn.Module):
         self.num_classes, self.layers = num_classes, layers
         self.genotype = genotype
         self.drop_path_prob = drop_path_prob
-        self.stem = nn.Sequential(
-            nn.Conv2d(in_channels, channels, 3, padding=1, bias=False), nn.BatchNorm2d(channels)
-        )
-        blocks: list[nn.Module] = []
-        for stage in range(3):
-            width = channels * 2**stage
-            if stage > 0:
-                blocks.append(ResNetBasicBlock(width // 2, width))
-            blocks.extend(Nb201Cell(genotype, width) for _ in range(layers))
-        self.cells = nn.ModuleList(blocks)
-        self.lastact = nn.Sequential(nn.BatchNorm2d(4 * channels), nn.ReLU(inplace=False))
-        self.global_pooling = nn.AdaptiveAvgPool2d(1)
-        self.classifier = nn.Linear(4 * channels, num_classes)
+        self.stem, self.cells, self.lastact, self.global_pooling, self.classifier = nb201_macro(
+            lambda width: Nb201Cell(genotype, width), num_classes, channels, layers, in_channels)
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, None]:
         h = self.stem(x)

@@ -5,10 +5,10 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from search_space.layers import ResNetBasicBlock
 from search_space.mixed_op import MixedOp, cpu_layout
 from search_space.nb201.derive import ALPHA_SHAPES_NB201, derive_nb201
 from search_space.nb201.genotype import NB201_EDGES, NB201_NODES
+from search_space.nb201.network import nb201_macro
 from search_space.nb201.ops import SEARCH_OP_TABLE
 from search_space.supernet_base import SearchCell, Supernet
 
@@ -49,19 +49,8 @@ class Nb201Supernet(Supernet):
     ) -> None:
         super().__init__()
         self.num_classes, self.channels, self.layers = num_classes, channels, layers
-        self.stem = nn.Sequential(
-            nn.Conv2d(in_channels, channels, 3, padding=1, bias=False), nn.BatchNorm2d(channels)
-        )
-        blocks: list[nn.Module] = []
-        for stage in range(3):
-            width = channels * 2**stage
-            if stage > 0:
-                blocks.append(ResNetBasicBlock(width // 2, width))
-            blocks.extend(Nb201SearchCell(width) for _ in range(layers))
-        self.cells = nn.ModuleList(blocks)
-        self.lastact = nn.Sequential(nn.BatchNorm2d(4 * channels), nn.ReLU(inplace=False))
-        self.global_pooling = nn.AdaptiveAvgPool2d(1)
-        self.classifier = nn.Linear(4 * channels, num_classes)
+        self.stem, self.cells, self.lastact, self.global_pooling, self.classifier = nb201_macro(
+            Nb201SearchCell, num_classes, channels, layers, in_channels)
         self.feature_channels = 4 * channels
         self.feature_stride = 4
         self._init_alphas()
