@@ -23,11 +23,13 @@ from search_space.errors import SearchSpaceError
 #: mixed edge (search_space.checkpointing; docs/benchmarks.md measures them).
 CHECKPOINT_MODES: tuple[str, ...] = ("none", "cells", "first_stage", "mixed_ops")
 
-#: the spaces shipped here: each is the package `search_space.<name>`, which registers its
-#: builders when imported (search_space.registry imports it on first use)
-SHIPPED: tuple[str, ...] = (darts.FACTS.name, nb201.FACTS.name)
+#: the spaces shipped here, each listed in a module of this package and built by the package
+#: `search_space.<name>`, which registers its builders when imported (search_space.registry
+#: imports it on first use)
+_SHIPPED_FACTS: tuple[SpaceFacts, ...] = (darts.FACTS, nb201.FACTS)
+SHIPPED: tuple[str, ...] = tuple(facts.name for facts in _SHIPPED_FACTS)
 
-_KNOWN: dict[str, SpaceFacts] = {facts.name: facts for facts in (darts.FACTS, nb201.FACTS)}
+_KNOWN: dict[str, SpaceFacts] = {facts.name: facts for facts in _SHIPPED_FACTS}
 
 
 def space_names() -> tuple[str, ...]:
