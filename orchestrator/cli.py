@@ -16,8 +16,9 @@ import traceback
 from orchestrator import console, interrupts
 
 #: subcommand name -> module under orchestrator.commands. Only the module of the command
-#: being run is imported (all of them for the top-level help): each imports what its command
-#: needs, and `alphadarts dashboard` or `inspect` must not pay seconds for Ray or torch.
+#: being run is imported (all of them for the top-level help); a module imports torch, Ray or
+#: pandas only when its command runs, so `--help` and a refused config take no seconds
+#: (tests/unit/test_cli_imports.py).
 COMMANDS = {
     "inspect": "inspect_cmd",
     "lookup": "lookup_cmd",
@@ -68,8 +69,8 @@ class _Parser(argparse.ArgumentParser):
 
 #: errors that mean bad input (exit 2) and errors that mean a failed run (exit 1), as
 #: "module:Class". A class is looked up only where its module is already imported: nothing
-#: can raise an error of a module never imported, and importing `search_space` (torch) just
-#: to name its error class would cost every command seconds.
+#: can raise an error of a module never imported, and the CLI imports no more than the
+#: command it runs needs.
 BAD_INPUT = ("orchestrator.errors:UsageError", "search_space.errors:SearchSpaceError",
              "trainables.errors:InputError")
 RUN_FAILED = ("orchestrator.errors:RunFailed", "trainables.errors:NonFiniteLossError",

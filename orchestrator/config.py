@@ -17,7 +17,7 @@ from orchestrator.sweep_config import SweepConfig
 from orchestrator.tracking import TrackingConfig
 from orchestrator.validation_errors import describe_validation_error
 from orchestrator.yaml_input import DuplicateKeyError, load_strict
-from search_space import get_space, space_names
+from search_space.catalog import space_facts, space_names
 from trainables.config import DataSource, ModelConfig, SearchConfig, StrictModel
 from trainables.train_config import TrainConfig
 
@@ -68,7 +68,7 @@ class ExperimentConfig(StrictModel):
                 model = train.get("model", {})
                 if isinstance(model, dict) and "auxiliary" not in model:
                     # the protocol's auxiliary head where the space has one (DARTS), else none
-                    train["model"] = {**model, "auxiliary": get_space(space).auxiliary_head}
+                    train["model"] = {**model, "auxiliary": space_facts(space).auxiliary_head}
                 raw[section] = train
         return raw
 

@@ -1,85 +1,78 @@
-"""The architecture spaces of αDARTS (pure torch): a registry of `SearchSpace` objects, one
-package per space, and the helpers that build, parse and derive through the registry.
+"""The architecture spaces of αDARTS: a registry of `SearchSpace` objects (torch modules and
+builders), one package per space, and the helpers that build, parse and derive through the
+registry.
 
-`orchestrator` and `trainables` import from here only, never from the submodules.
+`orchestrator` and `trainables` import from here only, never from the submodules, except
+`search_space.catalog`: the torch-free list of names (spaces, ops, published genotypes,
+checkpointing modes) that configs and `--help` check against.
+
+The names below are imported on first use, not with the package: `import search_space.catalog`
+(a config, the command line) must not import torch, and a shipped space registers itself when
+first asked for (search_space.registry).
 """
 
-from search_space.alphas import alpha_entropy, alpha_top_weight
-from search_space.build import (
-    build_network,
-    build_op,
-    build_search_op,
-    build_supernet,
-    feature_stride,
-    ops_for,
-)
-from search_space.checkpointing import CHECKPOINT_MODES
-from search_space.derive import alpha_shapes, derive_genotype, validate_alphas
-from search_space.errors import SearchSpaceError
-from search_space.genotype_io import Genotype
-from search_space.genotypes import (
-    PUBLISHED_GENOTYPES,
-    genotype_from_dict,
-    genotype_hash,
-    published_names,
-)
-from search_space.layers import set_narrow_subsampling
-from search_space.strided_pointwise import narrow_strided_convs
-from search_space.mixed_op import MixedOp
-from search_space.parse import parse_genotype
-from search_space.registry import get_space, register_space, space_names, unregister_space
-from search_space.space import SearchSpace
-from search_space.summary import count_macs, count_parameters
-from search_space.supernet_base import Supernet
+from __future__ import annotations
 
-# The shipped spaces: each package registers its space on import, one line per space.
-from search_space.darts import DARTS  # noqa: I001
-from search_space.nb201 import NB201
+import importlib
 
-# What tests and users reach for by name.
-from search_space.darts import DartsGenotype, DartsSupernet, NetworkCIFAR, NetworkImageNet, OPS_DARTS
-from search_space.nb201 import NB201_EDGES, Nb201Genotype, Nb201Network, Nb201Supernet, OPS_NB201
+#: exported name -> the submodule that defines it
+_EXPORTS: dict[str, str] = {
+    "alpha_entropy": "alphas",
+    "alpha_top_weight": "alphas",
+    "build_network": "build",
+    "build_op": "build",
+    "build_search_op": "build",
+    "build_supernet": "build",
+    "ops_for": "build",
+    "CHECKPOINT_MODES": "catalog",
+    "feature_stride": "catalog",
+    "published_names": "catalog",
+    "alpha_shapes": "derive",
+    "derive_genotype": "derive",
+    "validate_alphas": "derive",
+    "SearchSpaceError": "errors",
+    "Genotype": "genotype_io",
+    "PUBLISHED_GENOTYPES": "genotypes",
+    "genotype_from_dict": "genotypes",
+    "genotype_hash": "genotypes",
+    "set_narrow_subsampling": "layers",
+    "narrow_strided_convs": "strided_pointwise",
+    "MixedOp": "mixed_op",
+    "parse_genotype": "parse",
+    "get_space": "registry",
+    "register_space": "registry",
+    "space_names": "registry",
+    "unregister_space": "registry",
+    "SearchSpace": "space",
+    "count_macs": "summary",
+    "count_parameters": "summary",
+    "Supernet": "supernet_base",
+    # the shipped spaces, and what tests and users reach for by name
+    "DARTS": "darts",
+    "DartsGenotype": "darts",
+    "DartsSupernet": "darts",
+    "NetworkCIFAR": "darts",
+    "NetworkImageNet": "darts",
+    "OPS_DARTS": "darts",
+    "NB201": "nb201",
+    "NB201_EDGES": "nb201",
+    "Nb201Genotype": "nb201",
+    "Nb201Network": "nb201",
+    "Nb201Supernet": "nb201",
+    "OPS_NB201": "nb201",
+}
 
-__all__ = [
-    "CHECKPOINT_MODES",
-    "DARTS",
-    "NB201",
-    "NB201_EDGES",
-    "OPS_DARTS",
-    "OPS_NB201",
-    "PUBLISHED_GENOTYPES",
-    "DartsGenotype",
-    "DartsSupernet",
-    "Genotype",
-    "MixedOp",
-    "Nb201Genotype",
-    "Nb201Network",
-    "Nb201Supernet",
-    "NetworkCIFAR",
-    "NetworkImageNet",
-    "SearchSpace",
-    "SearchSpaceError",
-    "Supernet",
-    "alpha_entropy",
-    "alpha_shapes",
-    "alpha_top_weight",
-    "build_network",
-    "build_op",
-    "build_search_op",
-    "build_supernet",
-    "count_macs",
-    "count_parameters",
-    "derive_genotype",
-    "feature_stride",
-    "genotype_from_dict",
-    "genotype_hash",
-    "get_space",
-    "narrow_strided_convs",
-    "ops_for",
-    "parse_genotype",
-    "published_names",
-    "register_space",
-    "set_narrow_subsampling",
-    "space_names",
-    "unregister_space",
-]
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> object:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'search_space' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"search_space.{module}"), name)
+    globals()[name] = value  # the next lookup is a plain attribute
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_EXPORTS))

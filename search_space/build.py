@@ -32,14 +32,6 @@ def build_supernet(
     return found.supernet(num_classes, channels, layers, in_channels)
 
 
-def feature_stride(space: str, layers: int) -> int:
-    """How much the supernet of `space` with `layers` shrinks the image: the image size must
-    be a multiple of it for the MIM decoder to map the last feature map back exactly."""
-    found = get_space(space)
-    require_positive_int("layers", layers)
-    return found.feature_stride(layers)
-
-
 def build_network(
     space: str,
     genotype: Genotype | str,

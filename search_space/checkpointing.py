@@ -3,7 +3,8 @@ rest of its activations in backward (`torch.utils.checkpoint`, non-reentrant).
 
 Why: a supernet saves every op's activations on every edge for backward, which is what
 keeps the paper's batch off smaller GPUs. Recomputing a segment costs one more forward of
-it, and frees all it saved.
+it, and frees all it saved. The modes, and what each keeps, are listed in
+`search_space.catalog.CHECKPOINT_MODES`.
 
 Why the step stays exact to the last bit (tests/unit/test_activation_checkpointing.py):
 
@@ -25,13 +26,6 @@ import torch
 from torch import nn
 from torch.func import functional_call
 from torch.utils.checkpoint import checkpoint
-
-#: `none`: keep every activation; `cells`: keep each search cell's inputs and recompute the
-#: cell in backward; `first_stage`: the same for the cells at the input's resolution only
-#: (up to the first reduction), which hold most of the activations for a third of the
-#: compute; `mixed_ops`: keep each cell's preprocessed inputs and node sums, recompute every
-#: mixed edge (docs/benchmarks.md measures them).
-CHECKPOINT_MODES: tuple[str, ...] = ("none", "cells", "first_stage", "mixed_ops")
 
 
 def call_maybe_recomputed(recompute: bool, module: nn.Module, *args: torch.Tensor) -> torch.Tensor:

@@ -45,7 +45,3 @@ class _Published(Mapping):
 
 PUBLISHED_GENOTYPES: Mapping[str, Genotype] = _Published()
 
-
-def published_names(space: str) -> list[str]:
-    """Names of the published genotypes of `space`, in registry order."""
-    return list(get_space(space).published)

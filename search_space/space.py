@@ -2,7 +2,8 @@
 object, so that no module switches on a space's name.
 
 A space package (`search_space.darts`, `search_space.nb201`, or a third one) builds one
-`SearchSpace` and registers it (`search_space.registry.register_space`); the public helpers
+`SearchSpace` and registers it (`search_space.registry.register_space`), which also makes
+its `facts` known to `search_space.catalog`, the torch-free list of names; the public helpers
 (`build_supernet`, `parse_genotype`, `derive_genotype`, ...) look it up by name and call it.
 
 A space's genotype class must offer: a class attribute `space` (the space's name),
@@ -20,6 +21,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from search_space.catalog import SpaceFacts
 from search_space.ops import OpBuilder, SearchOpBuilder, check_op_name, check_stride
 
 
@@ -64,6 +66,20 @@ class SearchSpace:
     network_sizes: Mapping[str, tuple[int, int]]
     #: whether its discrete networks can carry an auxiliary head (DARTS's, at 2/3 depth)
     auxiliary_head: bool = False
+
+    @property
+    def facts(self) -> SpaceFacts:
+        """What `search_space.catalog` knows of this space (no builders, no torch)."""
+        return SpaceFacts(
+            name=self.name,
+            ops=self.ops,
+            parameter_free_ops=self.parameter_free_ops,
+            published=tuple(self.published),
+            feature_stride=self.feature_stride,
+            supernet_size=self.supernet_size,
+            network_sizes=self.network_sizes,
+            auxiliary_head=self.auxiliary_head,
+        )
 
     def check_op(self, name: object, field: str = "op") -> str:
         return check_op_name(self.ops, self.name, name, field)

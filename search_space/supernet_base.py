@@ -14,7 +14,8 @@ import torch
 from torch import nn
 
 from search_space.alphas import check_alphas
-from search_space.checkpointing import CHECKPOINT_MODES, call_maybe_recomputed
+from search_space.catalog import CHECKPOINT_MODES
+from search_space.checkpointing import call_maybe_recomputed
 from search_space.errors import SearchSpaceError
 
 

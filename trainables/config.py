@@ -3,8 +3,10 @@
 These models are validated once, at the door (the CLI or a test), and travel inward as
 frozen objects: nothing deeper down re-reads a dict or invents a default. Cross-field rules
 that need no I/O (a patch size must divide the image) are checked here, so bad input fails
-before any compute starts. One field reads a file: `search.benchmark`, whose small index
-says whether the path is NAS-Bench-201 at all.
+before any compute starts. Names (spaces, ops, checkpointing modes) are checked against
+`search_space.catalog`, which imports no torch: a bad config is answered before torch or Ray
+would load. One field reads a file: `search.benchmark`, whose small index says
+whether the path is NAS-Bench-201 at all.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from search_space import CHECKPOINT_MODES, feature_stride, space_names
+from search_space.catalog import CHECKPOINT_MODES, feature_stride, space_names
 from trainables.datasets import DATASETS, loadable_datasets
 
 

@@ -11,8 +11,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from search_space import get_space
-
+from search_space.catalog import space_facts
 from trainables.config import DataConfig, DataSource, SpaceName, StrictModel, WorkerResources
 
 
@@ -78,7 +77,7 @@ class TrainConfig(StrictModel):
 
     @model_validator(mode="after")
     def _fits_the_space(self) -> "TrainConfig":
-        space = get_space(self.space)
+        space = space_facts(self.space)
         if self.model.auxiliary and not space.auxiliary_head:
             raise ValueError(
                 f"model.auxiliary=true is not allowed with space={self.space} (its networks have "

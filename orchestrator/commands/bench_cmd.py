@@ -24,17 +24,17 @@ from __future__ import annotations
 
 import argparse
 import json
-
-import torch
+from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
 from orchestrator.config import ExperimentConfig, describe_validation_error, load_config
 from orchestrator.config import _apply_override as apply_override
 from orchestrator.errors import UsageError
-from search_space import CHECKPOINT_MODES, space_names
-from orchestrator.bench.max_batch import max_batch_report
-from orchestrator.bench.run import BenchSpec, run_bench
+from search_space.catalog import CHECKPOINT_MODES, space_names
+
+if TYPE_CHECKING:  # torch: imported when the command runs, not to build its parser
+    from orchestrator.bench.run import BenchSpec
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -74,6 +74,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args) -> int:
     spec = _spec(args)
+    import torch
+
+    from orchestrator.bench.max_batch import max_batch_report
+    from orchestrator.bench.run import run_bench
+
     torch.set_num_threads(args.threads)
     if args.max_batch:
         if not spec.device.startswith("cuda"):
@@ -99,7 +104,7 @@ def _spec(args) -> BenchSpec:
         raise UsageError(f"--device={device!r}: allowed: cpu, cuda, cuda:N")
     if args.compare_layouts and device != "cpu":
         raise UsageError(f"--compare-layouts: compares CPU layouts; needs --device cpu (got --device={device})")
-    if device.startswith("cuda") and not torch.cuda.is_available():
+    if device.startswith("cuda") and not _cuda_available():
         raise UsageError(f"--device={device!r}: no CUDA device is available here")
     overrides = list(args.overrides)
     for flag, key in (("space", "model.space"), ("channels", "model.channels"),
@@ -117,6 +122,8 @@ def _spec(args) -> BenchSpec:
     if size % patch:
         raise UsageError(f"--image-size={size}: search.mim.patch_size={patch} must divide it")
     sweep = config.sweep
+    from orchestrator.bench.run import BenchSpec
+
     return BenchSpec(
         config.search, size, device, args.steps, args.warmup, args.compare_reference, args.rss,
         trials=sweep.num_samples, concurrency=sweep.max_concurrent_trials or 1,
@@ -124,6 +131,12 @@ def _spec(args) -> BenchSpec:
         compare_layouts=args.compare_layouts,
         compile=args.compile or config.search.runtime.compile,
     )
+
+
+def _cuda_available() -> bool:
+    import torch
+
+    return torch.cuda.is_available()
 
 
 def _checkpointing_modes(flag: str | None, configured: str) -> tuple[str, ...]:

@@ -14,14 +14,14 @@ import json
 from pathlib import Path
 
 from orchestrator.errors import UsageError
-from search_space import alpha_entropy, alpha_shapes, get_space, space_names, validate_alphas
+from search_space.catalog import space_facts, space_names
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "genotype", help="derive the genotype from an α JSON file", description=__doc__,
         epilog="op order (the α columns): " + "; ".join(
-            f"{name}: {', '.join(get_space(name).ops)}" for name in space_names()),
+            f"{name}: {', '.join(space_facts(name).ops)}" for name in space_names()),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--space", required=True, choices=space_names())
@@ -41,6 +41,8 @@ def read_alphas(space: str, path: str) -> dict[str, object]:
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise UsageError(f"--alphas file {path!r} is not valid JSON: {exc}.") from None
     if not isinstance(data, dict):
+        from search_space import alpha_shapes  # torch
+
         raise UsageError(
             f"--alphas file {path!r} holds a {type(data).__name__}; expected an object with keys "
             f"{sorted(alpha_shapes(space))}."
@@ -50,6 +52,8 @@ def read_alphas(space: str, path: str) -> dict[str, object]:
 
 def run(args: argparse.Namespace) -> int:
     raw = read_alphas(args.space, args.alphas)
+    from search_space import alpha_entropy, get_space, validate_alphas  # torch: not for --help
+
     alphas = validate_alphas(args.space, raw)  # keys, shapes, values: SearchSpaceError -> exit 2
     genotype = get_space(args.space).derive(alphas)
     if args.json:

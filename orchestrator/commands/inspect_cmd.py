@@ -10,16 +10,7 @@ import argparse
 import json
 
 from orchestrator.errors import UsageError
-from search_space import (
-    build_network,
-    build_supernet,
-    count_macs,
-    count_parameters,
-    get_space,
-    parse_genotype,
-    published_names,
-    space_names,
-)
+from search_space.catalog import published_names, space_names
 from trainables.config import DataConfig
 from trainables.datasets import DATASETS
 
@@ -62,6 +53,15 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def inspect(args: argparse.Namespace) -> dict[str, object]:
     """The report as a dict (JSON-able)."""
+    from search_space import (  # torch: imported by the command, not by its parser
+        build_network,
+        build_supernet,
+        count_macs,
+        count_parameters,
+        get_space,
+        parse_genotype,
+    )
+
     if args.dataset not in DATASETS:
         raise UsageError(
             f"--dataset {args.dataset!r} is not known; allowed: {', '.join(DATASETS)}."

@@ -27,9 +27,9 @@ def add_parser(subparsers) -> None:
 
 
 def run(args) -> int:
+    config = load_config(args.config, args.overrides)  # bad input: exit 2 before Ray loads
     from orchestrator.pipeline import run_pipeline  # imports Ray Tune
 
-    config = load_config(args.config, args.overrides)
     summary = run_stage(run_pipeline, config, address=args.address, restart=args.restart,
                         resource_wait=args.resource_wait)  # a stop: Interrupted (cli.py)
     print(f"experiment directory: {summary['experiment_dir']}")

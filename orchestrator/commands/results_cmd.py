@@ -5,12 +5,13 @@ fANOVA, over the finished trials of the sweep's study)."""
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
-import pandas as pd
-
-from orchestrator import results
 from orchestrator.importance import importance_lines, importance_rows, param_importances
 from orchestrator.storage import join, write_bytes
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 def add_parser(subparsers) -> None:
@@ -24,6 +25,10 @@ def add_parser(subparsers) -> None:
 
 
 def run(args) -> int:
+    import pandas as pd  # not for --help
+
+    from orchestrator import results
+
     trials, meta = results.load_trials(args.experiment_dir)
     board = results.leaderboard(trials, meta)
     groups = results.seed_groups(trials, meta)

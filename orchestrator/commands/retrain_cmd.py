@@ -42,9 +42,9 @@ def genotype_line(g: dict) -> str:
 
 
 def run(args) -> int:
+    config = load_config(args.config, args.overrides)  # bad input: exit 2 before Ray loads
     from orchestrator.retrain import resolve_genotype, run_retrain  # imports pyarrow; Ray later
 
-    config = load_config(args.config, args.overrides)
     target = resolve_genotype(config.retrain.space, args.genotype)
     summary = run_stage(run_retrain, config, address=args.address, targets=[target], seeds=args.seeds,
                         restart=args.restart, resource_wait=args.resource_wait)

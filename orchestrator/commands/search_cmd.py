@@ -17,7 +17,6 @@ from orchestrator.config import add_config_arguments, load_config
 from orchestrator.ray_runtime import add_address_argument
 from orchestrator.resources import add_resource_arguments
 from orchestrator.run_identity import add_restart_argument
-from orchestrator.search_run import run_search_on_ray
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +32,9 @@ def add_parser(subparsers) -> None:
 
 
 def run(args) -> int:
-    config = load_config(args.config, args.overrides)
+    config = load_config(args.config, args.overrides)  # bad input: exit 2 before torch loads
+    from orchestrator.search_run import run_search_on_ray
+
     summary = run_stage(run_search_on_ray, config, address=args.address, restart=args.restart,
                         resource_wait=args.resource_wait)
     if summary.get("finished_before"):

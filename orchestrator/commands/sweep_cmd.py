@@ -30,9 +30,10 @@ def add_parser(subparsers) -> None:
 
 def run(args) -> int:
     from orchestrator.interrupts import Interrupted
+
+    config = load_config(args.config, args.overrides)  # bad input: exit 2 before Ray loads
     from orchestrator.sweep import experiment_dir, run_sweep, where_sweep_stopped  # imports Ray Tune
 
-    config = load_config(args.config, args.overrides)
     summary = run_stage(run_sweep, config, address=args.address, resume=args.resume, restart=args.restart,
                         resource_wait=args.resource_wait)
     if summary["interrupted"]:  # stopped by SIGINT/SIGTERM: one line, exit 130/143 (cli.py)

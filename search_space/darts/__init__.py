@@ -1,18 +1,19 @@
 """The DARTS search space (Liu et al., ICLR 2019): 8 ops, normal and reduction cells of 14
-mixed edges, CIFAR and ImageNet evaluation networks. Registers itself as "darts"."""
+mixed edges, CIFAR and ImageNet evaluation networks. Registers itself as "darts", with the
+names and sizes `search_space.catalog.darts` lists."""
 
 from __future__ import annotations
 
 from torch import nn
 
+from search_space.catalog.darts import FACTS
 from search_space.darts.derive import ALPHA_SHAPES_DARTS, derive_darts
 from search_space.darts.genotype import DartsGenotype
 from search_space.darts.network import NetworkCIFAR, NetworkImageNet
-from search_space.darts.ops import OP_TABLE, OPS_DARTS, PARAMETER_FREE_OPS_DARTS, SEARCH_OP_TABLE
+from search_space.darts.ops import OP_TABLE, OPS_DARTS, SEARCH_OP_TABLE
 from search_space.darts.parse import parse_darts_text
 from search_space.darts.published import PUBLISHED_DARTS
 from search_space.darts.supernet import DartsSupernet
-from search_space.darts.layout import reduction_layers
 from search_space.registry import register_space
 from search_space.space import SearchSpace
 
@@ -35,11 +36,11 @@ def _network(
 
 DARTS = register_space(
     SearchSpace(
-        name="darts",
-        ops=OPS_DARTS,
+        name=FACTS.name,
+        ops=FACTS.ops,
         op_table=OP_TABLE,
         search_op_table=SEARCH_OP_TABLE,
-        parameter_free_ops=PARAMETER_FREE_OPS_DARTS,
+        parameter_free_ops=FACTS.parameter_free_ops,
         alpha_shapes=ALPHA_SHAPES_DARTS,
         genotype_type=DartsGenotype,
         derive=derive_darts,
@@ -48,10 +49,10 @@ DARTS = register_space(
         published=PUBLISHED_DARTS,
         supernet=DartsSupernet,
         network=_network,
-        feature_stride=lambda layers: 2 ** len(reduction_layers(layers)),
-        supernet_size=(16, 8),
-        network_sizes={"cifar": (36, 20), "imagenet": (48, 14)},
-        auxiliary_head=True,
+        feature_stride=FACTS.feature_stride,
+        supernet_size=FACTS.supernet_size,
+        network_sizes=FACTS.network_sizes,
+        auxiliary_head=FACTS.auxiliary_head,
     )
 )
 

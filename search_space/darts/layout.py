@@ -1,11 +1,10 @@
-"""The DARTS macro layout, shared by its supernet and its discrete networks."""
+"""The DARTS macro layout, shared by its supernet and its discrete networks (where the
+reduction cells sit is the catalog's, which derives the feature stride from it)."""
 
 from __future__ import annotations
 
+from search_space.catalog.darts import reduction_layers
+
 STEM_MULTIPLIER = 3  #: the CIFAR stem has 3C channels
 
-
-def reduction_layers(layers: int) -> tuple[int, ...]:
-    """Indices of the DARTS reduction cells: `layers // 3` and `2 * layers // 3` (one cell
-    when they coincide, for layers < 3)."""
-    return tuple(sorted({layers // 3, 2 * layers // 3}))
+__all__ = ["STEM_MULTIPLIER", "reduction_layers"]

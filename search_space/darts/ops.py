@@ -1,26 +1,16 @@
-"""The DARTS space's operations (Liu et al., ICLR 2019), in α column order (docs/method.md)."""
+"""The DARTS space's operations (Liu et al., ICLR 2019), in α column order (docs/method.md); the
+names are `search_space.catalog.darts`'s."""
 
 from __future__ import annotations
 
 from torch import nn
 
+from search_space.catalog import darts as catalog
 from search_space.layers import DilConv, FactorizedReduce, Identity, SepConv
 from search_space.ops import OpBuilder, SearchOpBuilder, avg_pool_3x3, max_pool_3x3, zero
 
-OPS_DARTS: tuple[str, ...] = (
-    "none",
-    "max_pool_3x3",
-    "avg_pool_3x3",
-    "skip_connect",
-    "sep_conv_3x3",
-    "sep_conv_5x5",
-    "dil_conv_3x3",
-    "dil_conv_5x5",
-)
-
-PARAMETER_FREE_OPS_DARTS: frozenset[str] = frozenset(
-    {"none", "max_pool_3x3", "avg_pool_3x3", "skip_connect"}
-)
+OPS_DARTS: tuple[str, ...] = catalog.OPS
+PARAMETER_FREE_OPS_DARTS: frozenset[str] = catalog.PARAMETER_FREE_OPS
 
 
 def _skip(c: int, stride: int, affine: bool, track: bool) -> nn.Module:

@@ -1,15 +1,17 @@
 """The NAS-Bench-201 search space (Dong & Yang, ICLR 2020): 5 ops on the 6 edges of one
-cell, 3 stages of N cells. Registers itself as "nb201"."""
+cell, 3 stages of N cells. Registers itself as "nb201", with the names and sizes
+`search_space.catalog.nb201` lists."""
 
 from __future__ import annotations
 
 from torch import nn
 
+from search_space.catalog.nb201 import FACTS
 from search_space.errors import SearchSpaceError
 from search_space.nb201.derive import ALPHA_SHAPES_NB201, derive_nb201
 from search_space.nb201.genotype import NB201_EDGES, Nb201Genotype
 from search_space.nb201.network import Nb201Network
-from search_space.nb201.ops import OP_TABLE, OPS_NB201, PARAMETER_FREE_OPS_NB201, SEARCH_OP_TABLE
+from search_space.nb201.ops import OP_TABLE, OPS_NB201, SEARCH_OP_TABLE
 from search_space.nb201.published import PUBLISHED_NB201
 from search_space.nb201.supernet import Nb201Supernet
 from search_space.registry import register_space
@@ -40,11 +42,11 @@ def _parse_text(text: str) -> Nb201Genotype | None:
 
 NB201 = register_space(
     SearchSpace(
-        name="nb201",
-        ops=OPS_NB201,
+        name=FACTS.name,
+        ops=FACTS.ops,
         op_table=OP_TABLE,
         search_op_table=SEARCH_OP_TABLE,
-        parameter_free_ops=PARAMETER_FREE_OPS_NB201,
+        parameter_free_ops=FACTS.parameter_free_ops,
         alpha_shapes=ALPHA_SHAPES_NB201,
         genotype_type=Nb201Genotype,
         derive=derive_nb201,
@@ -53,9 +55,10 @@ NB201 = register_space(
         published=PUBLISHED_NB201,
         supernet=Nb201Supernet,
         network=_network,
-        feature_stride=lambda layers: 4,  # two residual reduction blocks
-        supernet_size=(16, 5),
-        network_sizes={"cifar": (16, 5), "imagenet": (16, 5)},
+        feature_stride=FACTS.feature_stride,
+        supernet_size=FACTS.supernet_size,
+        network_sizes=FACTS.network_sizes,
+        auxiliary_head=FACTS.auxiliary_head,
     )
 )
 

@@ -1,4 +1,5 @@
-"""The NAS-Bench-201 space's operations (Dong & Yang, ICLR 2020), in α column order.
+"""The NAS-Bench-201 space's operations (Dong & Yang, ICLR 2020), in α column order; the
+names are `search_space.catalog.nb201`'s.
 
 As in the benchmark's reference ops (D-X-Y/AutoDL-Projects, cell_operations.py), a conv has a
 bias exactly when its BN has no affine shift: the search supernet's convs carry biases, the
@@ -9,18 +10,12 @@ from __future__ import annotations
 
 from torch import nn
 
+from search_space.catalog import nb201 as catalog
 from search_space.layers import FactorizedReduce, Identity, ReLUConvBN
 from search_space.ops import OpBuilder, SearchOpBuilder, avg_pool_3x3, zero
 
-OPS_NB201: tuple[str, ...] = (
-    "none",
-    "skip_connect",
-    "nor_conv_1x1",
-    "nor_conv_3x3",
-    "avg_pool_3x3",
-)
-
-PARAMETER_FREE_OPS_NB201: frozenset[str] = frozenset({"none", "skip_connect", "avg_pool_3x3"})
+OPS_NB201: tuple[str, ...] = catalog.OPS
+PARAMETER_FREE_OPS_NB201: frozenset[str] = catalog.PARAMETER_FREE_OPS
 
 
 def _skip(c: int, stride: int, affine: bool, track: bool) -> nn.Module:
