@@ -1,7 +1,7 @@
 """The DARTS space's names (Liu et al., ICLR 2019): its ops, its macro layout's reduction
 cells and the published cells users compare against (`inspect --genotype DARTS_V2`).
 
-Sources of the cells: DARTS_V1/V2 from Liu et al. (ICLR 2019) as METHOD.md lists them;
+Sources of the cells: DARTS_V1/V2 from Liu et al. (ICLR 2019) as docs/method.md lists them;
 PC_DARTS and PC_DARTS_IMAGENET from Xu et al. (ICLR 2020, yuhuixu1993/PC-DARTS genotypes.py);
 DrNAS and DrNAS_IMAGENET from Chen et al. (ICLR 2021, xiangning-chen/DrNAS
 DARTS-space/genotypes.py).
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from search_space.catalog.facts import SpaceFacts
 
-#: in α column order (METHOD.md)
+#: in α column order (docs/method.md)
 OPS: tuple[str, ...] = (
     "none",
     "max_pool_3x3",
