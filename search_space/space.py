@@ -30,15 +30,12 @@ class SearchSpace:
     """One architecture space. Builders receive arguments already checked by the public
     helpers (positive sizes, a genotype of this space, a known network family)."""
 
-    name: str
-    #: op names in α column order (part of every α file and checkpoint: never reorder)
-    ops: tuple[str, ...]
+    #: the space's names and sizes, as the torch-free catalog lists them
+    facts: SpaceFacts
     #: name -> builder(C, stride, affine, track_running_stats), the discrete network's op
     op_table: Mapping[str, OpBuilder]
     #: name -> builder(C, stride), the op as the supernet's mixed op holds it
     search_op_table: Mapping[str, SearchOpBuilder]
-    #: ops without weights (the ones DARTS collapses to)
-    parameter_free_ops: frozenset[str]
     #: α keys and (edges, ops) shapes, as α files and `Supernet.alphas()` hold them
     alpha_shapes: Mapping[str, tuple[int, int]]
     #: the genotype class (see the module docstring for what it must offer)
@@ -49,37 +46,27 @@ class SearchSpace:
     parse_text: Callable[[str], Any]
     #: that form in words, for error messages
     text_form: str
-    #: published genotypes by name (names unique across all spaces, case-insensitively)
+    #: published genotypes by name: the names `facts.published` lists
     published: Mapping[str, Any]
     #: (num_classes, channels, layers, in_channels) -> Supernet
     supernet: Callable[[int, int, int, int], nn.Module]
     #: (genotype, num_classes, channels, layers, auxiliary, family, drop_path_prob,
     #: in_channels) -> discrete network whose forward returns (logits, logits_aux | None)
     network: Callable[..., nn.Module]
-    #: layers -> how much the supernet's stride-2 stages shrink the image (its last feature
-    #: map is image_size / stride wide; the MIM decoder maps it back by that factor)
-    feature_stride: Callable[[int], int]
-    #: (channels, layers) of the search supernet, `inspect`'s default
-    supernet_size: tuple[int, int]
-    #: network family ("cifar", "imagenet", ...) -> default (channels, layers); its keys
-    #: are the families the space can build
-    network_sizes: Mapping[str, tuple[int, int]]
-    #: whether its discrete networks can carry an auxiliary head (DARTS's, at 2/3 depth)
-    auxiliary_head: bool = False
 
-    @property
-    def facts(self) -> SpaceFacts:
-        """What `search_space.catalog` knows of this space (no builders, no torch)."""
-        return SpaceFacts(
-            name=self.name,
-            ops=self.ops,
-            parameter_free_ops=self.parameter_free_ops,
-            published=tuple(self.published),
-            feature_stride=self.feature_stride,
-            supernet_size=self.supernet_size,
-            network_sizes=self.network_sizes,
-            auxiliary_head=self.auxiliary_head,
-        )
+    def __post_init__(self) -> None:
+        if tuple(self.published) != tuple(self.facts.published):
+            raise ValueError(f"space {self.facts.name!r}: published genotypes {list(self.published)} "
+                             f"differ from its facts' {list(self.facts.published)}")
+
+    # the facts, read as the space's own attributes (see SpaceFacts for each)
+    name = property(lambda self: self.facts.name)
+    ops = property(lambda self: self.facts.ops)
+    parameter_free_ops = property(lambda self: self.facts.parameter_free_ops)
+    feature_stride = property(lambda self: self.facts.feature_stride)
+    supernet_size = property(lambda self: self.facts.supernet_size)
+    network_sizes = property(lambda self: self.facts.network_sizes)
+    auxiliary_head = property(lambda self: self.facts.auxiliary_head)
 
     def check_op(self, name: object, field: str = "op") -> str:
         return check_op_name(self.ops, self.name, name, field)

@@ -36,11 +36,9 @@ def _network(
 
 DARTS = register_space(
     SearchSpace(
-        name=FACTS.name,
-        ops=FACTS.ops,
+        facts=FACTS,
         op_table=OP_TABLE,
         search_op_table=SEARCH_OP_TABLE,
-        parameter_free_ops=FACTS.parameter_free_ops,
         alpha_shapes=ALPHA_SHAPES_DARTS,
         genotype_type=DartsGenotype,
         derive=derive_darts,
@@ -49,10 +47,6 @@ DARTS = register_space(
         published=PUBLISHED_DARTS,
         supernet=DartsSupernet,
         network=_network,
-        feature_stride=FACTS.feature_stride,
-        supernet_size=FACTS.supernet_size,
-        network_sizes=FACTS.network_sizes,
-        auxiliary_head=FACTS.auxiliary_head,
     )
 )
 

@@ -42,11 +42,9 @@ def _parse_text(text: str) -> Nb201Genotype | None:
 
 NB201 = register_space(
     SearchSpace(
-        name=FACTS.name,
-        ops=FACTS.ops,
+        facts=FACTS,
         op_table=OP_TABLE,
         search_op_table=SEARCH_OP_TABLE,
-        parameter_free_ops=FACTS.parameter_free_ops,
         alpha_shapes=ALPHA_SHAPES_NB201,
         genotype_type=Nb201Genotype,
         derive=derive_nb201,
@@ -55,10 +53,6 @@ NB201 = register_space(
         published=PUBLISHED_NB201,
         supernet=Nb201Supernet,
         network=_network,
-        feature_stride=FACTS.feature_stride,
-        supernet_size=FACTS.supernet_size,
-        network_sizes=FACTS.network_sizes,
-        auxiliary_head=FACTS.auxiliary_head,
     )
 )
 

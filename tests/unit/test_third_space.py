@@ -17,6 +17,7 @@ from torch import nn
 
 from orchestrator.cli import main
 from orchestrator.config import load_config
+from search_space.catalog import SpaceFacts
 from search_space import (
     MixedOp,
     SearchSpace,
@@ -118,14 +119,14 @@ class ChainNetwork(nn.Module):
 
 
 TOY = SearchSpace(
-    name="toy", ops=OPS, op_table=OP_TABLE, search_op_table=SEARCH_OP_TABLE,
-    parameter_free_ops=frozenset({"none", "skip_connect"}), alpha_shapes=SHAPES,
+    facts=SpaceFacts(name="toy", ops=OPS, parameter_free_ops=frozenset({"none", "skip_connect"}),
+                     published=("TOY_ALL_CONV",), feature_stride=lambda layers: 1,
+                     supernet_size=(8, 2), network_sizes={"cifar": (6, 1)}),
+    op_table=OP_TABLE, search_op_table=SEARCH_OP_TABLE, alpha_shapes=SHAPES,
     genotype_type=ChainGenotype, derive=derive_chain,
     parse_text=lambda text: ChainGenotype(tuple(text.split(">"))) if ">" in text else None,
     text_form="an 'op>op>op' string", published={"TOY_ALL_CONV": ChainGenotype(("conv_3x3",) * 3)},
-    supernet=ChainSupernet, network=ChainNetwork, feature_stride=lambda layers: 1,
-    supernet_size=(8, 2),
-    network_sizes={"cifar": (6, 1)},
+    supernet=ChainSupernet, network=ChainNetwork,
 )
 
 
