@@ -4,7 +4,8 @@ proxy training, on the same workers; single-worker trials, which run in the Tune
 itself, are test_sweep's), the selection, the retrain of the selected genotypes (two seeds, each a
 two-worker DDP Train run), the report opened in a real browser, and reruns that repeat no
 finished trial; the console stays small, TensorBoard holds every trial's HParams, and the
-dashboards serve the sweep."""
+dashboards serve the sweep; every trial process ends by itself, so the console holds no
+teardown traceback."""
 
 import json
 import re
@@ -46,6 +47,25 @@ CONSOLE_LIMIT = 40_000
 ALPHA_LIST = re.compile(r"\[\[\s*-?\d+\.\d+(e-?\d+)?,\s*-?\d+\.\d+")
 
 
+#: what a Python process prints when an exception it cannot raise is dropped (a SystemExit
+#: from Ray's SIGTERM handler inside a weakref callback, ray-project/ray#13487)
+TEARDOWN_NOISE = ("Traceback", "Exception ignored")
+#: Tune's name for a trial actor of each stage: its trainable function's
+TRIAL_ACTORS = ("run_trial", "retrain_trial")
+
+
+def signalled_trial_workers() -> list[str]:
+    """The core-worker logs of this Ray instance's trial actors that a SIGTERM ended: how Tune
+    ends a trial whose process is still there when it frees the trial's placement group."""
+    import ray
+
+    logs = Path(ray._private.worker.global_worker.node.get_logs_dir_path())  # no public API
+    actor = re.compile(r"actor_repr_name: (%s)\b" % "|".join(TRIAL_ACTORS))
+    return sorted(f.name for f in logs.glob("python-core-worker-*.log")
+                  if actor.search(text := f.read_text(errors="replace"))
+                  and "The process receives a SIGTERM" in text)
+
+
 def _run(tmp_path, capfd, console: list | None = None) -> dict:
     args = ["pipeline", "quickstart", "--set", f"output_dir={tmp_path}", "--set", "name=p", "--json"]
     for item in TINY:
@@ -76,6 +96,9 @@ def test_pipeline_answers_and_a_rerun_repeats_no_finished_trial(ray_session, tmp
     assert not ALPHA_LIST.search(console[0]), ALPHA_LIST.search(console[0]).group(0)
     assert "Reporting training result" not in console[0] and "'alphas'" not in console[0]
     assert "invalid value" not in console[0]  # Tune's TensorBoard logger saw no lists
+    # a clean end: no trial process was killed, so none printed a traceback on its way out
+    assert signalled_trial_workers() == []
+    assert not [word for word in TEARDOWN_NOISE if word in console[0]], console[0][-3000:]
     pipeline_dir = tmp_path / "p-pipeline"
     assert f"pipeline start: {pipeline_dir}  (watch it: alphadarts dashboard {pipeline_dir})" in console[0]
     assert f"sweep end: {tmp_path / 'p-sweep'}" in console[0] and "param_free_ops" in console[0]
@@ -159,7 +182,8 @@ def test_pipeline_answers_and_a_rerun_repeats_no_finished_trial(ray_session, tmp
     # the rerun runs only the missing seed, whose Train run had finished and only re-reports
     kept = rows[rows.seed == 0]
     pq.write_table(pq.read_table(retrain / "retrain.parquet").slice(0, 1), retrain / "retrain.parquet")
-    third = _run(tmp_path, capfd)
+    third = _run(tmp_path, capfd, console)
+    assert not [word for word in TEARDOWN_NOISE if word in console[1]], console[1][-3000:]
     assert third["stages"]["sweep"].startswith("skipped") and third["stages"]["retrain"] == "ran"
     after = pd.read_parquet(retrain / "retrain.parquet")
     assert list(after.seed) == [0, 1] and after.run_dir[0] == kept.run_dir.iloc[0]
