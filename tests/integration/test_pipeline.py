@@ -54,16 +54,27 @@ TEARDOWN_NOISE = ("Traceback", "Exception ignored")
 TRIAL_ACTORS = ("run_trial", "retrain_trial")
 
 
-def signalled_trial_workers() -> list[str]:
-    """The core-worker logs of this Ray instance's trial actors that a SIGTERM ended: how Tune
-    ends a trial whose process is still there when it frees the trial's placement group."""
+def worker_logs() -> dict[Path, int]:
+    """The core-worker log files of this Ray instance, each with its size now."""
     import ray
 
     logs = Path(ray._private.worker.global_worker.node.get_logs_dir_path())  # no public API
+    return {f: f.stat().st_size for f in logs.glob("python-core-worker-*.log")}
+
+
+def signalled_trial_workers(before: dict[Path, int]) -> list[str]:
+    """The worker logs that, past their size in `before`, show a trial actor of ours ended by a
+    SIGTERM: how Tune ends a trial whose process is still there when it frees the trial's
+    placement group. Only what was written since counts: earlier tests share the instance."""
     actor = re.compile(r"actor_repr_name: (%s)\b" % "|".join(TRIAL_ACTORS))
-    return sorted(f.name for f in logs.glob("python-core-worker-*.log")
-                  if actor.search(text := f.read_text(errors="replace"))
-                  and "The process receives a SIGTERM" in text)
+    found = []
+    for log in worker_logs():
+        with log.open("rb") as f:
+            f.seek(before.get(log, 0))
+            text = f.read().decode(errors="replace")
+        if actor.search(text) and "The process receives a SIGTERM" in text:
+            found.append(log.name)
+    return sorted(found)
 
 
 def _run(tmp_path, capfd, console: list | None = None) -> dict:
@@ -86,6 +97,7 @@ def _get(url: str):
 def test_pipeline_answers_and_a_rerun_repeats_no_finished_trial(ray_session, tmp_path, capfd):
     started = time.perf_counter()
     console = []
+    logs_before = worker_logs()
     summary = _run(tmp_path, capfd, console)
     wall = time.perf_counter() - started
     (tmp_path / "console.txt").write_text(console[0])
@@ -97,7 +109,7 @@ def test_pipeline_answers_and_a_rerun_repeats_no_finished_trial(ray_session, tmp
     assert "Reporting training result" not in console[0] and "'alphas'" not in console[0]
     assert "invalid value" not in console[0]  # Tune's TensorBoard logger saw no lists
     # a clean end: no trial process was killed, so none printed a traceback on its way out
-    assert signalled_trial_workers() == []
+    assert signalled_trial_workers(logs_before) == []
     assert not [word for word in TEARDOWN_NOISE if word in console[0]], console[0][-3000:]
     pipeline_dir = tmp_path / "p-pipeline"
     assert f"pipeline start: {pipeline_dir}  (watch it: alphadarts dashboard {pipeline_dir})" in console[0]
