@@ -1,13 +1,14 @@
 """Which of Ray's own notices reach the console.
 
-Ray forwards every line its worker processes and the raylet write to stderr to the console of
-the command, its internal notices among them. Two of those come with every run of ours, say
-nothing about it and ask for nothing whoever runs it could do:
+Ray forwards the lines its worker processes and the raylet write to the console of the
+command, its internal notices among them. Two of those come with our runs, say nothing about
+them and ask for nothing whoever runs them could do:
 
   - Ray Train's controller starts a PreemptionWatcher actor per worker group, with the
     workers' handles as constructor arguments and unlimited restarts, and Ray core then logs
-    at ERROR that such an actor may fail to restart (ray-project/ray#53727). The watcher
-    is Train's own and stays on: on a cluster of spot nodes it notices a preemption.
+    at ERROR that such an actor may fail to restart (ray-project/ray#53727): once per Train
+    run of two or more workers. The watcher is Train's own and stays on: on a cluster of spot
+    nodes it notices a preemption.
   - The raylet warns when several times more worker processes start at once than the
     node's CPUs: each trial starts its own process, a Train controller, its workers and a
     synchronization actor together, by design, so a small machine sees it on most runs.
@@ -15,7 +16,7 @@ nothing about it and ask for nothing whoever runs it could do:
 They are left out of the console by Ray's own filter for forwarded lines: its log
 deduplicator drops the lines that match RAY_DEDUP_LOGS_SKIP_REGEX. They stay in the files Ray
 writes them to, under the session's log directory (`/tmp/ray/session_latest/logs`: the
-worker's `worker-*.err`, the raylet's `raylet.err`). Every other line, warnings and errors
+worker's `worker-*.err`, the raylet's `raylet.out`). Every other line, warnings and errors
 included, is still printed. Ray reads the variable once, when `ray` is imported, so this
 package sets it when it is imported (`orchestrator/__init__.py`), before any of its modules
 imports Ray; a value the user set is kept, joined with ours. With RAY_DEDUP_LOGS=0 (no
