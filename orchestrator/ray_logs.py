@@ -6,9 +6,9 @@ them and ask for nothing whoever runs them could do:
 
   - Ray Train's controller starts a PreemptionWatcher actor per worker group, with the
     workers' handles as constructor arguments and unlimited restarts, and Ray core then logs
-    at ERROR that such an actor may fail to restart (ray-project/ray#53727): once per Train
-    run of two or more workers. The watcher is Train's own and stays on: on a cluster of spot
-    nodes it notices a preemption.
+    at ERROR that such an actor may fail to restart (ray-project/ray#53727): once per Ray
+    Train run (a trial that does not run in Tune's process). The watcher is Train's own and
+    stays on: on a cluster of spot nodes it notices a preemption.
   - The raylet warns when several times more worker processes start at once than the
     node's CPUs: each trial starts its own process, a Train controller, its workers and a
     synchronization actor together, by design, so a small machine sees it on most runs.
