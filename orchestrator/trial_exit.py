@@ -11,10 +11,11 @@ forwards to the console: tracebacks at the end of a successful stage, now and th
 A trainable marked `exits_on_stop` ends its actor with `ray.actor.exit_actor()` right after
 `stop`: the worker leaves as an intended exit, which its raylet learns of before Tune frees
 the placement group, so no signal is sent. Where the exit waits on a call still in flight
-(seen in a trial whose Ray Train run had just ended), Tune can free the group first; the SIGTERM that then comes
-finds the signal ignored, and the exit under way completes (the raylet's SIGKILL, sent with
-every such SIGTERM, still ends a process that would not). Tune's stop is final: a trial
-actor it reuses gets `reset_config`, never `stop`, before its next trial.
+(seen in a trial whose Ray Train run had just ended), Tune can free the group first; the
+SIGTERM that then comes finds the signal ignored, and the exit under way completes (the
+raylet's SIGKILL, sent 200 ms after each such SIGTERM, still ends a process that would not).
+Tune's stop is final: a trial actor it reuses gets `reset_config`, never `stop`, before its
+next trial.
 """
 
 from __future__ import annotations
