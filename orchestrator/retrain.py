@@ -25,6 +25,7 @@ from orchestrator.run_identity import check_run_dir, record_run_dir
 from orchestrator.retrain_table import genotype_leaderboard, load_retrain, merge_retrain
 from orchestrator.run_lock import exclusive
 from orchestrator.storage import is_dir, join
+from orchestrator.trial_exit import exits_on_stop
 from orchestrator.tracking import check_tracking, tracking_callbacks
 from orchestrator.trial_runner import (
     concurrent_trials,
@@ -91,6 +92,7 @@ def run_name(genotype: Genotype, seed: int) -> str:
 
 # --- one trial -----------------------------------------------------------------------------
 
+@exits_on_stop
 def retrain_trial(knobs: dict, *, base: TrainConfig, targets: list[RetrainTarget], runs_dir: str,
                   in_trial: bool) -> None:
     """Tune function trainable: train target `knobs["pair"][0]` with seed `knobs["pair"][1]`,

@@ -61,6 +61,7 @@ from orchestrator.sweep_config import (
     encode_phases,
     trial_knobs,
 )
+from orchestrator.trial_exit import exits_on_stop
 from orchestrator.trial_runner import (
     concurrent_trials,
     DRIVER_CPU,
@@ -167,6 +168,7 @@ def _search_value(search: SearchConfig, knob: str):
 
 # --- one trial -----------------------------------------------------------------------------
 
+@exits_on_stop
 def run_trial(config: dict, *, base: SearchConfig, seeds: list[int] | None,
               objective: ProxyObjective | None, searches_dir: str, in_trial: bool) -> None:
     """Tune function trainable: one supernet search with this trial's knobs, in this trial's

@@ -4,7 +4,8 @@ proxy training, on the same workers; single-worker trials, which run in the Tune
 itself, are test_sweep's), the selection, the retrain of the selected genotypes (two seeds, each a
 two-worker DDP Train run), the report opened in a real browser, and reruns that repeat no
 finished trial; the console stays small, TensorBoard holds every trial's HParams, and the
-dashboards serve the sweep."""
+dashboards serve the sweep; every trial process ends by itself, so the console holds no
+teardown traceback."""
 
 import json
 import re
@@ -46,6 +47,36 @@ CONSOLE_LIMIT = 40_000
 ALPHA_LIST = re.compile(r"\[\[\s*-?\d+\.\d+(e-?\d+)?,\s*-?\d+\.\d+")
 
 
+#: what a Python process prints when an exception it cannot raise is dropped (a SystemExit
+#: from Ray's SIGTERM handler inside a weakref callback, ray-project/ray#13487)
+TEARDOWN_NOISE = ("Traceback", "Exception ignored")
+#: Tune's name for a trial actor of each stage: its trainable function's
+TRIAL_ACTORS = ("run_trial", "retrain_trial")
+
+
+def worker_logs() -> dict[Path, int]:
+    """The core-worker log files of this Ray instance, each with its size now."""
+    import ray
+
+    logs = Path(ray._private.worker.global_worker.node.get_logs_dir_path())  # no public API
+    return {f: f.stat().st_size for f in logs.glob("python-core-worker-*.log")}
+
+
+def signalled_trial_workers(before: dict[Path, int]) -> list[str]:
+    """The worker logs that, past their size in `before`, show a trial actor of ours ended by a
+    SIGTERM: how Tune ends a trial whose process is still there when it frees the trial's
+    placement group. Only what was written since counts: earlier tests share the instance."""
+    actor = re.compile(r"actor_repr_name: (%s)\b" % "|".join(TRIAL_ACTORS))
+    found = []
+    for log in worker_logs():
+        with log.open("rb") as f:
+            f.seek(before.get(log, 0))
+            text = f.read().decode(errors="replace")
+        if actor.search(text) and "The process receives a SIGTERM" in text:
+            found.append(log.name)
+    return sorted(found)
+
+
 def _run(tmp_path, capfd, console: list | None = None) -> dict:
     args = ["pipeline", "quickstart", "--set", f"output_dir={tmp_path}", "--set", "name=p", "--json"]
     for item in TINY:
@@ -66,6 +97,7 @@ def _get(url: str):
 def test_pipeline_answers_and_a_rerun_repeats_no_finished_trial(ray_session, tmp_path, capfd):
     started = time.perf_counter()
     console = []
+    logs_before = worker_logs()
     summary = _run(tmp_path, capfd, console)
     wall = time.perf_counter() - started
     (tmp_path / "console.txt").write_text(console[0])
@@ -76,6 +108,9 @@ def test_pipeline_answers_and_a_rerun_repeats_no_finished_trial(ray_session, tmp
     assert not ALPHA_LIST.search(console[0]), ALPHA_LIST.search(console[0]).group(0)
     assert "Reporting training result" not in console[0] and "'alphas'" not in console[0]
     assert "invalid value" not in console[0]  # Tune's TensorBoard logger saw no lists
+    # a clean end: no trial process was killed, so none printed a traceback on its way out
+    assert signalled_trial_workers(logs_before) == []
+    assert not [word for word in TEARDOWN_NOISE if word in console[0]], console[0][-3000:]
     pipeline_dir = tmp_path / "p-pipeline"
     assert f"pipeline start: {pipeline_dir}  (watch it: alphadarts dashboard {pipeline_dir})" in console[0]
     assert f"sweep end: {tmp_path / 'p-sweep'}" in console[0] and "param_free_ops" in console[0]
@@ -159,7 +194,8 @@ def test_pipeline_answers_and_a_rerun_repeats_no_finished_trial(ray_session, tmp
     # the rerun runs only the missing seed, whose Train run had finished and only re-reports
     kept = rows[rows.seed == 0]
     pq.write_table(pq.read_table(retrain / "retrain.parquet").slice(0, 1), retrain / "retrain.parquet")
-    third = _run(tmp_path, capfd)
+    third = _run(tmp_path, capfd, console)
+    assert not [word for word in TEARDOWN_NOISE if word in console[1]], console[1][-3000:]
     assert third["stages"]["sweep"].startswith("skipped") and third["stages"]["retrain"] == "ran"
     after = pd.read_parquet(retrain / "retrain.parquet")
     assert list(after.seed) == [0, 1] and after.run_dir[0] == kept.run_dir.iloc[0]
