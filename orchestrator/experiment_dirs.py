@@ -8,8 +8,9 @@ are made, in `experiment.json`: a pipeline names its sweep and its retrain, a re
 the sweeps its genotypes came from. A sweep is written before anything is made from it and
 records nothing: its retrain and pipeline are found among its siblings by their records.
 Directories written before these records existed are placed by their files and names
-(`<name>-pipeline` beside `<name>-sweep` and `<name>-retrain`). A recorded path that no
-longer exists (the tree was moved or copied) is looked for beside the recording directory.
+(`<name>-pipeline` beside `<name>-sweep` and `<name>-retrain`). A recorded directory is
+looked for beside the recording one first, under its own name, so that a tree that was moved
+or copied (from a cluster to a laptop) names its own parts.
 
 Torch-, Ray- and pandas-free: commands resolve a directory before they import anything heavy.
 """
@@ -75,7 +76,7 @@ def find_experiment(directory: str, what: str = "EXPERIMENT_DIR", allowed: str |
         return Experiment(directory, kind, sweep=sweep, retrain=retrain, pipeline=directory)
     if kind == "retrain":
         sweep = next((s for s in (_linked(directory, p) for p in record.get("sweeps", [])) if s), None)
-        if sweep is None and not record.get("sweeps"):
+        if sweep is None and not record:  # written before records: its sibling by name
             sweep = _legacy_sweep_of_retrain(directory)
         pipeline = _sibling_pipeline(directory, "retrain")
         return Experiment(directory, kind, sweep=sweep, retrain=directory, pipeline=pipeline)
@@ -164,15 +165,13 @@ def _same(a: str, b: str) -> bool:
 
 
 def _linked(directory: str, recorded: str | None, legacy_suffix: str | None = None) -> str | None:
-    """The directory a record of `directory` names, where it is now: as recorded (written
-    beside `directory` when it is there), else beside `directory` under its own name (the
-    tree was moved). Without a record, a pipeline's sibling by name (`<stem><legacy_suffix>`).
-    None when it does not exist."""
+    """The directory a record of `directory` names, where it is now: beside `directory`
+    under its recorded name (written as `directory` is written; a moved or copied tree stays
+    whole), else where it was recorded. Without a record, a pipeline's sibling by name
+    (`<stem><legacy_suffix>`). None when it does not exist."""
     if recorded:
         here = _beside(directory, _name(recorded))
-        if is_dir(recorded):
-            return here if not is_uri(recorded) and is_dir(here) and _same(here, recorded) else recorded
-        return here if is_dir(here) else None
+        return here if is_dir(here) else (recorded if is_dir(recorded) else None)
     stem = _stem(directory, "-pipeline") if legacy_suffix else None
     if stem and is_dir(_beside(directory, stem + legacy_suffix)):
         return _beside(directory, stem + legacy_suffix)

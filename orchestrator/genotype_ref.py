@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from orchestrator.errors import UsageError
 from orchestrator.experiment_dirs import Experiment, find_experiment
@@ -69,7 +70,7 @@ def resolve(text: str, space: str | None = None, flag: str = "--genotype",
     genotype_space = ref.genotype.space
     if space is not None and genotype_space != space:
         where = f" (from {ref.experiment.short()})" if ref.experiment else ""
-        raise UsageError(f"{flag} {text!r} is a {genotype_space} genotype{where}, but "
+        raise UsageError(f"{flag} {text!r}{where} belongs to the {genotype_space} space, but "
                          f"{space_rule or f'{space} genotypes are asked for'}")
     return ref
 
@@ -77,31 +78,33 @@ def resolve(text: str, space: str | None = None, flag: str = "--genotype",
 # --- a published name, a string, JSON ------------------------------------------------------
 
 def _parse(text: str, flag: str, space: str | None, space_rule: str | None):
-    from search_space import SearchSpaceError, parse_genotype
+    from search_space import SearchSpaceError, parse_genotype, space_names
 
     text = text.strip()
     if text.lower().endswith(".json") and not text.startswith("{") and not os.path.isfile(text):
         raise UsageError(f"{flag} {text!r}: no such .json file; allowed: {FORMS}")
+    if os.path.isdir(text):
+        raise UsageError(f"{flag} {text!r} is a directory: add :TRIAL_ID or :HASH (as its leaderboard "
+                         f"prints it); allowed: {FORMS}")
     own = _own_space(text)
     if own is None:
         raise UsageError(f"{flag} {text!r} is not a genotype reference; allowed: {FORMS}")
-    if space is not None and own != "?" and own != space:
-        raise UsageError(f"{flag} {text!r} is a {own} genotype, but "
+    if space is not None and own not in ("?", "!") and own != space:
+        raise UsageError(f"{flag} {text!r} belongs to the {own} space, but "
                          f"{space_rule or f'{space} genotypes are asked for'}")
-    try:
-        if own == "?":  # JSON that names no space: the space asked for, else it must say
-            if space is None:
-                raise UsageError(f"{flag} {text!r}: the JSON names no space (\"space\": \"darts\" or "
-                                 "\"nb201\"); add it, or give --space")
-            return parse_genotype(space, text)
-        return parse_genotype(own, text)
+    if own == "?" and space is None:
+        raise UsageError(f"{flag} {text!r}: the JSON names no space (\"space\": \"darts\" or "
+                         "\"nb201\"); add it, or give --space")
+    try:  # not JSON ("!"): parse_genotype says why, whichever space reads it
+        return parse_genotype(own if own not in ("?", "!") else space or space_names()[0], text)
     except SearchSpaceError as exc:
-        raise UsageError(f"{flag}: {str(exc).rstrip('.')}") from None
+        message = str(exc).rstrip(".")
+        raise UsageError(f"{flag}: {message}" if text in message else f"{flag} {text!r}: {message}") from None
 
 
 def _own_space(text: str) -> str | None:
-    """The space a reference's form belongs to; "?" for JSON without a "space" (or that is not
-    even JSON: parse_genotype says why); None when it has no form we know."""
+    """The space a reference's form belongs to; "?" for JSON that names none, "!" for text or
+    a file that should be JSON and is not; None when it has no form we know."""
     from search_space import PUBLISHED_GENOTYPES, get_space, space_names
 
     by_upper = {name.upper(): name for name in PUBLISHED_GENOTYPES}
@@ -109,9 +112,9 @@ def _own_space(text: str) -> str | None:
         return PUBLISHED_GENOTYPES[by_upper[text.upper()]].space
     if text.startswith("{") or os.path.isfile(text) or text.lower().endswith(".json"):
         try:
-            data = json.loads(text if text.startswith("{") else open(text, encoding="utf-8").read())
+            data = json.loads(text if text.startswith("{") else Path(text).read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError, ValueError):
-            return "?"
+            return "!"
         own = data.get("space") if isinstance(data, dict) else None
         return own if own in space_names() else "?"
     for name in space_names():

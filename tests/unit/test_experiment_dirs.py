@@ -68,11 +68,12 @@ def test_each_directory_names_the_whole_experiment(tmp_path, kind, records):
                                                             str(dirs["pipeline"]))
 
 
-def test_a_moved_experiment_is_found_where_it_is_now(experiment, tmp_path):
+@pytest.mark.parametrize("how", [shutil.move, shutil.copytree], ids=["moved", "copied"])
+def test_a_moved_or_copied_experiment_names_its_own_parts(experiment, tmp_path, how):
     moved = tmp_path / "elsewhere"
     moved.mkdir()
     for path in experiment.values():
-        shutil.move(str(path), str(moved / path.name))
+        how(str(path), str(moved / path.name))
     for kind in KINDS:
         found = find_experiment(str(moved / f"q-{kind}"))
         assert (found.sweep, found.retrain) == (str(moved / "q-sweep"), str(moved / "q-retrain"))
@@ -299,3 +300,19 @@ def test_a_directory_of_no_experiment_is_one_line(tmp_path, capsys, command):
     assert code == 2 and len(err.strip().splitlines()) == 1
     assert f"EXPERIMENT_DIR {str(tmp_path)!r} is not an experiment's directory" in err
     assert "a sweep's, a retrain's or a pipeline's directory" in err
+
+
+def test_lookup_takes_a_hash_prefix_of_an_nb201_experiment_and_refuses_a_darts_one(experiment, tmp_path, capsys):
+    from nb201_bench_files import SAMPLE
+
+    sweep = tmp_path / "n" / "n-sweep"
+    sweep.mkdir(parents=True)
+    trials = make_sweep(sweep, "nb201")
+    for kind, reference in (("nb201", f"{sweep}:{trials[0]['genotype_hash'][:5]}"),
+                            ("darts", f"{experiment['pipeline']}:{_winner(experiment)}")):
+        code, out, err = run_cli(capsys, "lookup", "--benchmark", str(SAMPLE), "--genotype", reference, "--json")
+        if kind == "nb201":
+            assert code == 0, err
+            assert json.loads(out)["genotype_hash"] == trials[0]["genotype_hash"]
+        else:
+            assert code == 2 and "belongs to the darts space, but lookup reads NAS-Bench-201 cells only" in err

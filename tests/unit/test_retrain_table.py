@@ -44,7 +44,7 @@ def test_genotype_by_name_string_or_sweep_trial(tmp_path):
         resolve_genotype("darts", f"{exp}:zz")
     with pytest.raises(UsageError, match="has no genotype"):
         resolve_genotype("darts", f"{exp}:b2")
-    with pytest.raises(ValueError, match="a darts genotype .* retrain.space is 'nb201'"):
+    with pytest.raises(ValueError, match="belongs to the darts space, but the config's retrain.space is 'nb201'"):
         resolve_genotype("nb201", f"{exp}:a1")
 
 
