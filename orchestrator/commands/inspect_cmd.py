@@ -1,7 +1,9 @@
 """`alphadarts inspect`: parameters and multiply-adds of a genotype's network or a supernet.
 
 Params exclude the auxiliary head and α, as the DARTS papers count them; MACs are one
-eval-mode forward pass at the dataset's input size (batch 1).
+eval-mode forward pass at the dataset's input size (batch 1). A genotype named by an
+experiment (DIR:HASH, DIR:TRIAL_ID) is built as that experiment retrains it: its space, data,
+channels and layers (flags still override), so the counts match its retrain leaderboard.
 """
 
 from __future__ import annotations
