@@ -46,7 +46,7 @@ class Target:
 
     logdirs: dict[str, Path]
     study_db: Path | None
-    asked: Path
+    asked: str                 # the directory or URI as given
     kind: str = "sweep"
 
     @property
@@ -102,7 +102,7 @@ def resolve_target(directory: str, cache: Path | None = None) -> Target:
         local = Path(directory).expanduser()
         if remote or not any(local.glob("*/events.out.tfevents.*")):
             raise
-        return Target({"tensorboard": local.resolve()}, None, local, "directory")
+        return Target({"tensorboard": local.resolve()}, None, directory, "directory")
     parts = {kind: getattr(experiment, kind) for kind in ("sweep", "retrain") if getattr(experiment, kind)}
     if not parts:
         raise UsageError(f"EXPERIMENT_DIR {directory!r}: {experiment.short()}, but neither its sweep nor "
@@ -115,8 +115,7 @@ def resolve_target(directory: str, cache: Path | None = None) -> Target:
         raise UsageError(f"EXPERIMENT_DIR {directory!r}: holds neither {STUDY_FILE} nor TensorBoard "
                          "event files (trial_*/events.out.tfevents.*); give a sweep's, a pipeline's "
                          "or a retrain's directory")
-    asked = Path(directory) if remote else Path(directory).expanduser()
-    return Target(logdirs, db if db is not None and db.is_file() else None, asked, experiment.kind)
+    return Target(logdirs, db if db is not None and db.is_file() else None, directory, experiment.kind)
 
 
 def logdir_arguments(logdirs: dict[str, Path], links: Path) -> list[str]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import signal
 import sys
 import time
+from pathlib import Path
 
 
 def add_parser(subparsers) -> None:
@@ -46,8 +47,9 @@ def run(args) -> int:
 
     previous = signal.signal(signal.SIGTERM, on_term)
     try:
+        remote = "://" in target.asked
         shown = [f"its {kind} {path}" for kind, path in target.logdirs.items()
-                 if "://" in str(target.asked) or path != target.asked.resolve()]
+                 if remote or path != Path(target.asked).expanduser().resolve()]
         if shown:
             print(f"{target.asked} is a {target.kind}'s directory: showing {' and '.join(shown)}")
         urls = dashboards.start()
