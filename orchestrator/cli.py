@@ -41,13 +41,15 @@ run on Ray: sweeps the MIM knobs with Tune + Optuna, retrains the best cells ove
 reports which architecture wins and how good it really is.
 
 Start here:
-  alphadarts pipeline quickstart               the whole job on offline data (a few minutes on a CPU)
-  alphadarts dashboard runs/quickstart-sweep   TensorBoard + optuna-dashboard while it runs or after
-  alphadarts results runs/quickstart-sweep     leaderboard, spread across seeds, which knob matters
+  alphadarts pipeline quickstart                  the whole job on offline data (a few minutes on a CPU)
+  alphadarts dashboard runs/quickstart-pipeline   TensorBoard + optuna-dashboard while it runs or after
+  alphadarts results runs/quickstart-pipeline     sweep + retrain leaderboards, answer per mask ratio
+Each command ends with the commands to run next; a genotype is named as a leaderboard prints
+it, e.g. --genotype runs/quickstart-pipeline:HASH (a unique prefix will do).
 
-CONFIG is a YAML file or a preset (quickstart, cifar10, cifar100, nb201-cifar10); --set k=v
-overrides any field. Bad input exits 2 with one line naming the field, the value and what is
-allowed; a run that fails exits 1."""
+CONFIG is a YAML file, a preset (quickstart, cifar10, cifar100, nb201-cifar10) or a run's
+directory (the config it ran with); --set k=v overrides any field. Bad input exits 2 with
+one line naming the field, the value and what is allowed; a run that fails exits 1."""
 
 EPILOG = "`alphadarts COMMAND --help` describes one command. README.md has the rest."
 

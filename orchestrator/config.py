@@ -125,14 +125,40 @@ def preset_names() -> list[str]:
 
 
 def load_config(source: str, overrides: list[str] | None = None) -> ExperimentConfig:
-    """`source` is a shipped preset's name or a YAML file's path."""
-    raw = _read_yaml(source)
+    """`source` is a shipped preset's name, a YAML file's path, or a run's directory (the
+    config it ran with: see `_read_run_dir`)."""
+    path = Path(source).expanduser()
+    run_dir = path.is_dir() and ((path / "config.json").is_file() or source not in preset_names())
+    raw = _read_run_dir(source) if run_dir else _read_yaml(source)
     for item in overrides or []:
         _apply_override(raw, item)
     try:
         return ExperimentConfig.model_validate(raw)
     except ValidationError as exc:
         raise UsageError(describe_validation_error(exc, source)) from None
+
+
+def _read_run_dir(source: str) -> dict:
+    """The config a run directory (a sweep's, retrain's, pipeline's or search's) was started
+    with, its `config.json`, with `output_dir` set to the folder that holds the directory: so
+    that a command printed with that directory as CONFIG (`alphadarts retrain
+    runs/NAME-pipeline --genotype ...`) writes beside it from any working directory."""
+    import json
+
+    path = Path(source).expanduser()
+    file = path / "config.json"
+    if not file.is_file():
+        raise UsageError(f"config {source!r} is a directory without a config.json: not a run's "
+                         "directory; give a preset (" + ", ".join(preset_names()) + "), a YAML "
+                         "file or a run's directory")
+    try:
+        raw = json.loads(file.read_text())
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"config {source!r}: {file} cannot be read as a config ({exc})") from None
+    if not isinstance(raw, dict):
+        raise UsageError(f"config {source!r}: {file} does not hold a config")
+    raw["output_dir"] = str(path.parent)
+    return raw
 
 
 def _read_yaml(source: str) -> dict:
@@ -207,7 +233,8 @@ def _merged(base: dict, update: dict) -> dict:
 
 
 def add_config_arguments(parser) -> None:
-    parser.add_argument("config", help="preset name (" + ", ".join(preset_names()) + ") or YAML path")
+    parser.add_argument("config", help="preset name (" + ", ".join(preset_names()) + "), YAML path, "
+                        "or a run's directory (the config it ran with)")
     parser.add_argument(
         "--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
         help="override a config field, e.g. --set search.mim.mask_ratio=0.3 (repeatable)",

@@ -9,8 +9,10 @@ outlives the command. What each serves:
     its HParams (knobs -> last metrics);
   - optuna-dashboard on the sweep's study (`sqlite:///<dir>/optuna.db`): history, parameter
     importance, slice and contour plots.
-A pipeline's `<name>-pipeline` directory stands for its sibling `<name>-sweep`; a directory
-with event files but no study (a retrain's) gets TensorBoard alone.
+Any directory of an experiment (a sweep's, a retrain's, a pipeline's: orchestrator.
+experiment_dirs) stands for the whole of it: TensorBoard shows its sweep's and its retrain's
+runs together (as run groups "sweep/" and "retrain/"), optuna-dashboard its sweep's study; a
+retrain made from no sweep gets TensorBoard alone.
 """
 
 from __future__ import annotations
@@ -39,11 +41,18 @@ START_TIMEOUT_S = 120.0
 
 @dataclass(frozen=True)
 class Target:
-    """What to serve: the directory TensorBoard reads and the study optuna-dashboard opens."""
+    """What to serve: the directories TensorBoard reads (by name: "sweep", "retrain") and the
+    study optuna-dashboard opens."""
 
-    logdir: Path
+    logdirs: dict[str, Path]
     study_db: Path | None
-    asked: Path
+    asked: str                 # the directory or URI as given
+    kind: str = "sweep"
+
+    @property
+    def logdir(self) -> Path:
+        """The one directory TensorBoard reads, or the first of several."""
+        return next(iter(self.logdirs.values()))
 
 
 #: what `snapshot` copies from an experiment directory in an object store: what TensorBoard
@@ -77,25 +86,50 @@ def snapshot(uri: str, cache: Path | None = None) -> Path:
     return root
 
 
-def resolve_target(directory: str) -> Target:
-    asked = Path(directory).expanduser()
-    if not asked.is_dir():
+def resolve_target(directory: str, cache: Path | None = None) -> Target:
+    """The experiment `directory` belongs to (any of its directories: orchestrator.
+    experiment_dirs): its sweep's and its retrain's event files, its sweep's study. A URI's
+    parts are served from local copies (`snapshot`)."""
+    from orchestrator.experiment_dirs import find_experiment
+
+    remote = "://" in directory
+    if not remote and not Path(directory).expanduser().is_dir():
         raise UsageError(f"EXPERIMENT_DIR {directory!r}: no such directory; give a sweep's "
                          "(runs/<name>-sweep), a pipeline's or a retrain's directory")
-    path = asked.resolve()
-    if path.name.endswith(PIPELINE_SUFFIX):
-        sweep = path.with_name(path.name[: -len(PIPELINE_SUFFIX)] + SWEEP_SUFFIX)
-        if not sweep.is_dir():
-            raise UsageError(f"EXPERIMENT_DIR {directory!r}: a pipeline's directory, but its sweep "
-                             f"{str(sweep)!r} does not exist")
-        path = sweep
-    db = path / STUDY_FILE
-    has_events = any(path.glob("*/events.out.tfevents.*"))
-    if not db.is_file() and not has_events:
+    try:
+        experiment = find_experiment(directory)
+    except UsageError:  # no experiment of ours, but TensorBoard's files (a Tune run): served alone
+        local = Path(directory).expanduser()
+        if remote or not any(local.glob("*/events.out.tfevents.*")):
+            raise
+        return Target({"tensorboard": local.resolve()}, None, directory, "directory")
+    parts = {kind: getattr(experiment, kind) for kind in ("sweep", "retrain") if getattr(experiment, kind)}
+    if not parts:
+        raise UsageError(f"EXPERIMENT_DIR {directory!r}: {experiment.short()}, but neither its sweep nor "
+                         "its retrain exists yet (they start with the pipeline's stages)")
+    logdirs = {kind: snapshot(path, cache) if remote else Path(path).expanduser().resolve()
+               for kind, path in parts.items()}
+    db = logdirs["sweep"] / STUDY_FILE if "sweep" in logdirs else None
+    has_events = any(any(path.glob("*/events.out.tfevents.*")) for path in logdirs.values())
+    if (db is None or not db.is_file()) and not has_events:
         raise UsageError(f"EXPERIMENT_DIR {directory!r}: holds neither {STUDY_FILE} nor TensorBoard "
                          "event files (trial_*/events.out.tfevents.*); give a sweep's, a pipeline's "
                          "or a retrain's directory")
-    return Target(path, db if db.is_file() else None, asked)
+    return Target(logdirs, db if db is not None and db.is_file() else None, directory, experiment.kind)
+
+
+def logdir_arguments(logdirs: dict[str, Path], links: Path) -> list[str]:
+    """TensorBoard's flags for one directory (`--logdir`) or several, each a group of runs
+    named after its part ("sweep/trial_...", "retrain/trial_..."): `--logdir_spec`, which
+    splits on commas; a path holding one is linked under `links` instead."""
+    if len(logdirs) == 1:
+        return ["--logdir", str(next(iter(logdirs.values())))]
+    if not any("," in str(path) for path in logdirs.values()):
+        return ["--logdir_spec", ",".join(f"{name}:{path}" for name, path in logdirs.items())]
+    links.mkdir(parents=True, exist_ok=True)
+    for name, path in logdirs.items():
+        (links / name).symlink_to(path, target_is_directory=True)
+    return ["--logdir", str(links)]
 
 
 def check_port(value: int | None, flag: str, host: str) -> int:
@@ -134,9 +168,11 @@ class Dashboards:
 
     def commands(self) -> dict[str, list[str]]:
         tb_port = check_port(self.tensorboard_port, "--tensorboard-port", self.host)
+        if self._logs is None:
+            self._logs = Path(tempfile.mkdtemp(prefix="alphadarts-dashboard-"))
         commands = {"tensorboard": [sys.executable, "-m", "tensorboard.main",
-                                    "--logdir", str(self.target.logdir), "--host", self.host,
-                                    "--port", str(tb_port), "--load_fast=false"]}
+                                    *logdir_arguments(self.target.logdirs, self._logs / "logdirs"),
+                                    "--host", self.host, "--port", str(tb_port), "--load_fast=false"]}
         self.urls["tensorboard"] = f"http://{self.host}:{tb_port}/"
         if self.target.study_db is not None:
             op_port = check_port(self.optuna_port, "--optuna-port", self.host)
@@ -150,9 +186,8 @@ class Dashboards:
 
     def start(self, timeout_s: float = START_TIMEOUT_S) -> dict[str, str]:
         """Start both and wait until both answer HTTP; RunFailed (both stopped) otherwise."""
-        commands = self.commands()
-        self._logs = Path(tempfile.mkdtemp(prefix="alphadarts-dashboard-"))
         try:
+            commands = self.commands()
             for name, command in commands.items():
                 with open(self._logs / f"{name}.log", "wb") as log:
                     self._procs[name] = subprocess.Popen(

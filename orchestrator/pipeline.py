@@ -8,7 +8,8 @@ stopped: an unfinished sweep resumes (finished trials kept), the retrain runs on
 continues from its last checkpoint. The report is rewritten from the tables every time.
 
 Layout: `<output_dir>/<name>-sweep/` and `<name>-retrain/` as the two stages write them, and
-`<output_dir>/<name>-pipeline/` with `report.html` (+ `report/` figures) and `selection.json`.
+`<output_dir>/<name>-pipeline/` with `report.html` (+ `report/` figures), `selection.json` and
+`experiment.json`, which names the two others (orchestrator.experiment_dirs).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from dataclasses import asdict
 
 from orchestrator.config import ExperimentConfig
 from orchestrator.errors import UsageError
+from orchestrator.experiment_dirs import record_pipeline
 from orchestrator.interrupts import Interrupted
 from orchestrator.resources import DEFAULT_WAIT_S, check_resources, starts_local_ray
 from orchestrator.results import FINISHED, load_trials
@@ -57,6 +59,7 @@ def run_pipeline(config: ExperimentConfig, address: str | None = None, restart: 
             for kind, path in dirs.items():
                 move_aside(path, kind)
         record_run_dir(dirs["pipeline"], dumped, "pipeline")
+        record_pipeline(dirs["pipeline"], dirs["sweep"], dirs["retrain"])
         return _run_pipeline_locked(config, address, resource_wait)
 
 
@@ -79,7 +82,7 @@ def _run_pipeline_locked(config: ExperimentConfig, address: str | None, resource
                {"rule": config.pipeline.select.model_dump(), "candidates": [asdict(c) for c in candidates]})
     log.info("selected %d genotype(s) for retraining", len(candidates))
 
-    targets = [RetrainTarget.from_candidate(c, space) for c in candidates]
+    targets = [RetrainTarget.from_candidate(c, space, sweep_dir(config)) for c in candidates]
     retrained = run_retrain(config, targets, config.pipeline.retrain_seeds, address=address,
                             resource_wait=resource_wait)
     stages["retrain"] = "ran" if retrained["runs"] else "skipped (finished before)"

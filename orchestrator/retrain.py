@@ -6,6 +6,7 @@ Layout of `<output_dir>/<name>-retrain/`:
   Tune's own files, one trial_<id>/ per (genotype, seed) (result.json, TensorBoard events)
   runs/<genotype_hash>-seed<k>/   the Train run (checkpoints); a rerun resumes it
   retrain.parquet                 one row per (genotype, seed), columns RETRAIN_SCHEMA
+  experiment.json                 the sweeps its genotypes came from (orchestrator.experiment_dirs)
 
 Train runs are named after the genotype and the seed, so the same command run again trains
 only what is missing: a finished run reports its final epoch again without training.
@@ -19,12 +20,13 @@ from dataclasses import dataclass, field
 
 from orchestrator.config import ExperimentConfig
 from orchestrator.errors import UsageError
+from orchestrator.experiment_dirs import record_retrain_sources
 from orchestrator.interrupts import Interrupted
 from orchestrator.resources import DEFAULT_WAIT_S, check_cluster_resources, check_resources, starts_local_ray
 from orchestrator.run_identity import check_run_dir, record_run_dir
 from orchestrator.retrain_table import genotype_leaderboard, load_retrain, merge_retrain
 from orchestrator.run_lock import exclusive
-from orchestrator.storage import is_dir, join
+from orchestrator.storage import join
 from orchestrator.trial_exit import exits_on_stop
 from orchestrator.tracking import check_tracking, tracking_callbacks
 from orchestrator.trial_runner import (
@@ -35,7 +37,7 @@ from orchestrator.trial_runner import (
     trial_dirname,
     trial_resources,
 )
-from search_space import Genotype, genotype_from_dict, parse_genotype
+from search_space import Genotype, genotype_from_dict
 from trainables.train_config import TrainConfig
 
 RUNS_DIR = "runs"
@@ -48,38 +50,23 @@ class RetrainTarget:
     genotype: Genotype
     source_trials: tuple[str, ...] = ()
     knobs: dict = field(default_factory=dict)
+    sweep_dir: str | None = None  # the sweep of those trials (recorded in the retrain's directory)
 
     @classmethod
-    def from_candidate(cls, candidate, space: str) -> "RetrainTarget":
-        """From a `selection.Candidate` (the pipeline's top-k of a sweep)."""
+    def from_candidate(cls, candidate, space: str, sweep_dir: str | None = None) -> "RetrainTarget":
+        """From a `selection.Candidate` (the pipeline's top-k of the sweep in `sweep_dir`)."""
         genotype = genotype_from_dict(json.loads(candidate.genotype_json), space)
-        return cls(genotype, tuple(candidate.source_trials), dict(candidate.knobs))
+        return cls(genotype, tuple(candidate.source_trials), dict(candidate.knobs), sweep_dir)
 
 
 def resolve_genotype(space: str, text: str) -> RetrainTarget:
-    """A published name, a genotype string or JSON (file), or `EXPERIMENT_DIR:TRIAL_ID` of a
-    sweep, whose trials.parquet holds the trial's genotype."""
-    head, sep, trial_id = text.rpartition(":")
-    if sep and head and is_dir(head):
-        return _from_sweep_trial(space, head, trial_id)
-    return RetrainTarget(parse_genotype(space, text))
+    """What `--genotype` names (orchestrator.genotype_ref: a published name, a string, JSON,
+    DIR:TRIAL_ID or DIR:HASH), with the sweep trials that found it when it names them."""
+    from orchestrator.genotype_ref import resolve
 
-
-def _from_sweep_trial(space: str, experiment_dir: str, trial_id: str) -> RetrainTarget:
-    from orchestrator.results import load_trials, records
-
-    trials, meta = load_trials(experiment_dir)
-    rows = records(trials[trials["trial_id"] == trial_id])
-    if not rows:
-        known = ", ".join(sorted(trials["trial_id"])[:8])
-        raise UsageError(f"--genotype {experiment_dir}:{trial_id}: no such trial; trials: {known}")
-    row = rows[0]
-    if not row.get("genotype_json"):
-        raise UsageError(
-            f"--genotype {experiment_dir}:{trial_id}: the trial has no genotype (status {row['status']})"
-        )
-    genotype = genotype_from_dict(json.loads(row["genotype_json"]), space)
-    return RetrainTarget(genotype, (trial_id,), {k: row[k] for k in meta["knobs"]})
+    ref = resolve(text, space, space_rule=f"the config's retrain.space is {space!r}")
+    sweep = ref.experiment.sweep if ref.experiment is not None and ref.source_trials else None
+    return RetrainTarget(ref.genotype, ref.source_trials, ref.knobs, sweep)
 
 
 def experiment_name(config: ExperimentConfig) -> str:
@@ -189,6 +176,7 @@ def _run_retrain_locked(config: ExperimentConfig, targets: list[RetrainTarget], 
     check_resources(rt, "retrain.runtime", address, DRIVER_CPU)
     check_data_source(train.data.loading(), on_this_machine=starts_local_ray(address))
     record_run_dir(path, dumped, "retrain", restart)
+    record_retrain_sources(path, [t.sweep_dir for t in targets if t.sweep_dir])
     ensure_ray(address)
     check_storage(config)
     check_cluster_resources(rt, "retrain.runtime", resource_wait, DRIVER_CPU)

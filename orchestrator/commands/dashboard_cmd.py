@@ -1,11 +1,13 @@
-"""`alphadarts dashboard EXPERIMENT_DIR`: TensorBoard and optuna-dashboard on a sweep (or a
-pipeline's sweep, or a retrain) on localhost, until Ctrl+C or SIGTERM stops both."""
+"""`alphadarts dashboard EXPERIMENT_DIR`: TensorBoard and optuna-dashboard on an experiment (any
+of its directories: a sweep's, a retrain's or a pipeline's) on localhost, until Ctrl+C or
+SIGTERM stops both: TensorBoard shows its sweep's and its retrain's runs together."""
 
 from __future__ import annotations
 
 import signal
 import sys
 import time
+from pathlib import Path
 
 
 def add_parser(subparsers) -> None:
@@ -14,9 +16,9 @@ def add_parser(subparsers) -> None:
         description=__doc__,
     )
     parser.add_argument("experiment_dir",
-                        help="a sweep's directory (runs/<name>-sweep), a pipeline's (runs/<name>-pipeline: "
-                             "its sweep is shown) or a retrain's (TensorBoard only); also "
-                             "s3://... or gs://... (a local copy of its event files and study is served)")
+                        help="a sweep's, a retrain's or a pipeline's directory (runs/<name>-pipeline): the "
+                             "experiment's sweep and retrain are shown; also s3://... or gs://... (a local "
+                             "copy of its event files and study is served)")
     parser.add_argument("--tensorboard-port", type=int, default=None, metavar="P",
                         help="TensorBoard's port (default: a free one)")
     parser.add_argument("--optuna-port", type=int, default=None, metavar="P",
@@ -31,14 +33,12 @@ class _Stop(Exception):
 
 
 def run(args) -> int:
-    from orchestrator.dashboard import Dashboards, ray_dashboard_url, resolve_target, snapshot
+    from orchestrator.dashboard import Dashboards, ray_dashboard_url, resolve_target
 
-    if "://" in args.experiment_dir:  # s3://, gs://: served from a local copy
-        local = snapshot(args.experiment_dir)
-        print(f"{args.experiment_dir}: its event files and study copied to {local} "
-              "(run the command again to see newer results)")
-        args.experiment_dir = str(local)
     target = resolve_target(args.experiment_dir)
+    if "://" in args.experiment_dir:  # s3://, gs://: served from a local copy
+        print(f"{args.experiment_dir}: its event files and study copied to "
+              f"{', '.join(map(str, target.logdirs.values()))} (run the command again to see newer results)")
     dashboards = Dashboards(target, host=args.host, tensorboard_port=args.tensorboard_port,
                             optuna_port=args.optuna_port)
 
@@ -47,10 +47,15 @@ def run(args) -> int:
 
     previous = signal.signal(signal.SIGTERM, on_term)
     try:
-        if target.logdir != target.asked.resolve():
-            print(f"{target.asked} is a pipeline's directory: showing its sweep {target.logdir}")
+        remote = "://" in target.asked
+        shown = [f"its {kind} {path}" for kind, path in target.logdirs.items()
+                 if remote or path != Path(target.asked).expanduser().resolve()]
+        if shown:
+            print(f"{target.asked} is a {target.kind}'s directory: showing {' and '.join(shown)}")
         urls = dashboards.start()
-        print(f"TensorBoard:      {urls['tensorboard']}  (event files under {target.logdir})")
+        where = ", ".join(f"{kind}/ = {path}" for kind, path in target.logdirs.items()) \
+            if len(target.logdirs) > 1 else str(target.logdir)
+        print(f"TensorBoard:      {urls['tensorboard']}  (event files under {where})")
         if "optuna-dashboard" in urls:
             print(f"optuna-dashboard: {urls['optuna-dashboard']}  (study sqlite:///{target.study_db})")
         else:

@@ -1,7 +1,9 @@
 """`alphadarts inspect`: parameters and multiply-adds of a genotype's network or a supernet.
 
 Params exclude the auxiliary head and α, as the DARTS papers count them; MACs are one
-eval-mode forward pass at the dataset's input size (batch 1).
+eval-mode forward pass at the dataset's input size (batch 1). A genotype named by an
+experiment (DIR:HASH, DIR:TRIAL_ID) is built as that experiment retrains it: its space, data,
+channels and layers (flags still override), so the counts match its retrain leaderboard.
 """
 
 from __future__ import annotations
@@ -23,26 +25,30 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         epilog="published genotypes: " + "; ".join(
             f"{name}: {', '.join(published_names(name))}" for name in space_names()),
     )
-    parser.add_argument("--space", required=True, choices=space_names())
+    parser.add_argument("--space", choices=space_names(),
+                        help="default: the genotype's own (needed with --supernet)")
     what = parser.add_mutually_exclusive_group(required=True)
     what.add_argument(
         "--genotype",
-        metavar="NAME|STRING|FILE",
-        help="published name, genotype string or .json file",
+        metavar="NAME|STRING|FILE|DIR:TRIAL|DIR:HASH",
+        help="published name, genotype string, JSON or .json file, or DIR:TRIAL_ID / DIR:HASH (a hash "
+             "or a unique prefix) of a sweep's, retrain's or pipeline's directory: then the network is "
+             "the one that experiment retrains (its retrain section's data, channels and layers)",
     )
     what.add_argument("--supernet", action="store_true", help="inspect the search supernet instead")
     parser.add_argument(
-        "--dataset", default="cifar10", help=f"one of {', '.join(DATASETS)} (default cifar10)"
+        "--dataset", help=f"one of {', '.join(DATASETS)} (default: the experiment's, else cifar10)"
     )
     parser.add_argument(
         "--channels",
         type=int,
-        help="initial channels C (default: the space's own for the network family or supernet)",
+        help="initial channels C (default: the experiment's, else the space's own for the network "
+             "family or supernet)",
     )
     parser.add_argument(
         "--layers",
         type=int,
-        help="cells (darts; default its own) or cells per stage (nb201)",
+        help="cells (darts) or cells per stage (nb201) (default: the experiment's, else the space's own)",
     )
     parser.add_argument(
         "--auxiliary", action="store_true", help="build the auxiliary head (not counted)"
@@ -59,25 +65,40 @@ def inspect(args: argparse.Namespace) -> dict[str, object]:
         count_macs,
         count_parameters,
         get_space,
-        parse_genotype,
     )
 
-    if args.dataset not in DATASETS:
+    ref = training = None
+    space_name = args.space
+    if args.supernet:
+        if space_name is None:
+            raise UsageError("--supernet needs --space (darts or nb201): which supernet to build")
+    else:
+        from orchestrator.genotype_ref import resolve, retrain_config
+
+        ref = resolve(args.genotype, args.space, space_rule=f"--space is {args.space!r}")
+        space_name = ref.genotype.space
+        training = retrain_config(ref) if ref.experiment is not None else None
+    dataset = args.dataset or (training.data.dataset if training is not None else "cifar10")
+    if dataset not in DATASETS:
         raise UsageError(
-            f"--dataset {args.dataset!r} is not known; allowed: {', '.join(DATASETS)}."
+            f"--dataset {dataset!r} is not known; allowed: {', '.join(DATASETS)}."
         )
-    data = DATASETS[args.dataset]
-    # Offline datasets have no native size or class count: the config's defaults stand in.
-    defaults = DataConfig()
-    image_size = data.image_size or defaults.image_size
-    num_classes = data.num_classes or defaults.synthetic_classes
-    space = get_space(args.space)
+    data = DATASETS[dataset]
+    if training is not None and args.dataset is None:  # the experiment's own data: its size, its classes
+        image_size, num_classes = training.data.resolved_image_size, training.data.num_classes
+    else:  # offline datasets have no native size or class count: the config's defaults stand in
+        defaults = DataConfig()
+        image_size = data.image_size or defaults.image_size
+        num_classes = data.num_classes or defaults.synthetic_classes
+    space = get_space(space_name)
     sizes = space.supernet_size if args.supernet else space.network_sizes.get(data.network)
     if sizes is None:
         raise UsageError(
-            f"--dataset {args.dataset!r} needs a {data.network} network, which the "
-            f"{args.space} space does not build; its kinds: {', '.join(space.network_sizes)}."
+            f"--dataset {dataset!r} needs a {data.network} network, which the "
+            f"{space_name} space does not build; its kinds: {', '.join(space.network_sizes)}."
         )
+    if training is not None:
+        sizes = (training.model.channels, training.model.layers)
     default_channels, default_layers = sizes
     channels = default_channels if args.channels is None else args.channels
     layers = default_layers if args.layers is None else args.layers
@@ -88,11 +109,11 @@ def inspect(args: argparse.Namespace) -> dict[str, object]:
             raise UsageError(
                 "--auxiliary is not allowed with --supernet; supernets have no auxiliary head."
             )
-        model = build_supernet(args.space, num_classes, channels, layers)
+        model = build_supernet(space_name, num_classes, channels, layers)
     else:
-        genotype = parse_genotype(args.space, args.genotype)
+        genotype = ref.genotype
         model = build_network(
-            args.space,
+            space_name,
             genotype,
             num_classes,
             channels,
@@ -101,11 +122,12 @@ def inspect(args: argparse.Namespace) -> dict[str, object]:
             family=data.network,
         )
     return {
-        "space": args.space,
+        "space": space_name,
         "model": "supernet" if args.supernet else "network",
         "genotype": None if genotype is None else str(genotype),
         "genotype_hash": None if genotype is None else genotype.key,
-        "dataset": args.dataset,
+        "experiment": None if ref is None or ref.experiment is None else ref.experiment.asked,
+        "dataset": dataset,
         "num_classes": num_classes,
         "input_shape": input_shape,
         "channels": channels,
@@ -122,6 +144,8 @@ def _human(report: dict[str, object]) -> str:
         ("space", report["space"]),
         ("model", report["model"]),
         ("genotype", report["genotype"] or "-"),
+        *([("hash", report["genotype_hash"])] if report["genotype_hash"] else []),
+        *([("sizes from", f"{report['experiment']} (its retrain section)")] if report["experiment"] else []),
         ("dataset", f"{report['dataset']} ({report['num_classes']} classes)"),
         ("input", "x".join(str(d) for d in report["input_shape"])),  # type: ignore[attr-defined]
         ("channels", report["channels"]),

@@ -4,7 +4,8 @@ CIFAR-10, CIFAR-100 and ImageNet16-120 (validation and test, mean ± std over th
 seeds), its parameters and FLOPs.
 
 G is a published name (NB201_RESNET, NB201_ALL_SKIP), a benchmark string, JSON, a .json file,
-or `EXPERIMENT_DIR:TRIAL_ID` of a sweep. DIR is the benchmark users download,
+or DIR:TRIAL_ID or DIR:HASH (a hash or a unique prefix) of an NB-201 experiment's directory
+(a sweep's, a retrain's or a pipeline's). DIR is the benchmark users download,
 NATS-tss-v1_0-3ffb9-simple/ (or the single file NATS-tss-v1_0-3ffb9.pickle.pbz2); default
 $TORCH_HOME/NATS-tss-v1_0-3ffb9-simple, where the official API looks ($TORCH_HOME unset:
 ~/.torch). Select on the validation accuracy; report the test accuracy, never select on it.
@@ -26,8 +27,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "lookup", help="NAS-Bench-201's accuracy of a cell (3 datasets, valid and test)",
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--genotype", required=True, metavar="NAME|STRING|FILE|DIR:TRIAL",
-                        help="published name, NB-201 string, .json file, or a sweep's EXPERIMENT_DIR:TRIAL_ID")
+    parser.add_argument("--genotype", required=True, metavar="NAME|STRING|FILE|DIR:TRIAL|DIR:HASH",
+                        help="published name, NB-201 string, JSON or .json file, or DIR:TRIAL_ID / DIR:HASH "
+                             "of a sweep's, retrain's or pipeline's directory")
     parser.add_argument("--benchmark", metavar="DIR",
                         help="NATS-tss-v1_0-3ffb9-simple/ (default: under $TORCH_HOME, else ~/.torch)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
@@ -61,14 +63,10 @@ def _named(path: str | None):
 
 
 def resolve_cell(text: str):
-    """The NB-201 genotype `text` names, by the retrain's own reading of `--genotype`."""
-    from orchestrator.retrain import resolve_genotype  # search_space (torch), pyarrow
-    from search_space import SearchSpaceError
+    """The NB-201 genotype `text` names (orchestrator.genotype_ref: any genotype reference)."""
+    from orchestrator.genotype_ref import resolve
 
-    try:
-        return resolve_genotype("nb201", text).genotype
-    except SearchSpaceError as exc:
-        raise UsageError(f"--genotype: {str(exc).rstrip('.')}; lookup reads NAS-Bench-201 cells only") from None
+    return resolve(text, "nb201", space_rule="lookup reads NAS-Bench-201 cells only").genotype
 
 
 def lookup(args: argparse.Namespace) -> dict:

@@ -41,6 +41,11 @@ def run(args) -> int:
     for failure in summary["failed_runs"]:
         print(f"  failed: {failure['genotype_hash']} seed {failure['seed']}: {failure['error']}")
     print(f"report: {summary['report']}")
+    from orchestrator.experiment_tables import next_for
+    from orchestrator.next_steps import print_next
+
+    summary["next"] = next_for(summary["experiment_dir"])
+    print_next(summary["next"])
     if args.json:
         print(json.dumps(summary))
     return 1 if summary["failed_runs"] else 0

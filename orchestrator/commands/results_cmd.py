@@ -1,61 +1,56 @@
-"""`alphadarts results EXPERIMENT_DIR`: a sweep's leaderboard, its knob settings with the
-objective's spread across seeds, and which knob matters (Optuna's parameter importance,
-fANOVA, over the finished trials of the sweep's study)."""
+"""`alphadarts results EXPERIMENT_DIR`: everything an experiment has measured, from any of its
+directories (a sweep's, a retrain's or a pipeline's): the sweep's leaderboard, its knob
+settings with the objective's spread across seeds and which knob matters (Optuna's parameter
+importance, fANOVA, over the sweep's finished trials); the answer per mask ratio; the
+retrain's leaderboard (final test accuracy, mean ± std over finished seeds). Ends with the
+commands to run next."""
 
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING
-
-from orchestrator.importance import importance_lines, importance_rows, param_importances
-from orchestrator.storage import join, write_bytes
-
-if TYPE_CHECKING:
-    import pandas as pd
 
 
 def add_parser(subparsers) -> None:
-    parser = subparsers.add_parser("results", help="leaderboard and seed spread of a sweep")
+    parser = subparsers.add_parser("results", help="leaderboards of an experiment: sweep, retrain, answer",
+                                   description=__doc__)
     parser.add_argument("experiment_dir",
-                        help="a sweep's directory, e.g. runs/quickstart-sweep or s3://BUCKET/alphadarts/NAME-sweep")
+                        help="a sweep's, a retrain's or a pipeline's directory, e.g. runs/quickstart-pipeline "
+                             "or s3://BUCKET/alphadarts/NAME-sweep")
     parser.add_argument("--json", action="store_true", help="end with one JSON line of results")
     parser.add_argument("--csv", action="store_true",
-                        help="also write leaderboard.csv, seed_groups.csv and importances.csv into the directory")
+                        help="also write each table shown as a .csv file into EXPERIMENT_DIR")
     parser.set_defaults(run=run)
 
 
 def run(args) -> int:
-    import pandas as pd  # not for --help
+    from orchestrator.errors import UsageError
+    from orchestrator.experiment_dirs import find_experiment
+    from orchestrator.experiment_tables import load_tables, next_commands
+    from orchestrator.next_steps import print_next
+    from orchestrator.results_view import parts
+    from orchestrator.storage import join, write_bytes
 
-    from orchestrator import results
-
-    trials, meta = results.load_trials(args.experiment_dir)
-    board = results.leaderboard(trials, meta)
-    groups = results.seed_groups(trials, meta)
-    summary = results.summarize(trials, meta, args.experiment_dir)
-    direction = "higher" if meta["mode"] == "max" else "lower"
-    print(f"{summary['num_trials']} trials; objective: {meta['metric']} ({direction} is better)")
-    shown = board.drop(columns=["error"]) if board["error"].isna().all() else board
-    print(_table(shown.rename(columns={"objective": meta["metric"]})))
-    knobs = [k for k in meta["knobs"] if k != "seed"]
-    print(f"\nby {', '.join(knobs) or 'all trials'}, across seeds:")
-    print(_table(groups))
-    importances = param_importances(args.experiment_dir, meta.get("study_name", ""), meta["knobs"])
-    print()
-    print("\n".join(importance_lines(importances, meta["metric"])))
+    experiment = find_experiment(args.experiment_dir)
+    tables = load_tables(experiment)
+    if tables.empty:
+        raise UsageError(f"EXPERIMENT_DIR {args.experiment_dir!r}: {experiment.describe()} has no results "
+                         "yet (no trial of its sweep has reported, no retrain run has finished)")
+    print(f"experiment: {experiment.describe()}\n")
+    shown = parts(tables)
+    for part in shown:
+        print("\n".join(part.lines))
     if args.csv:
-        imp = pd.DataFrame(importance_rows(importances), columns=["knob", "importance", "evaluator", "note"])
-        for name, frame in (("leaderboard.csv", board), ("seed_groups.csv", groups),
-                            ("importances.csv", imp)):
-            target = join(args.experiment_dir, name)
-            write_bytes(target, frame.to_csv(index=False).encode())
-            print(f"wrote {target}")
+        for part in shown:
+            for name, frame in part.tables.items():
+                target = join(args.experiment_dir, name)
+                write_bytes(target, frame.to_csv(index=False).encode())
+                print(f"wrote {target}")
+    commands = next_commands(tables, skip=("results",))
+    print()
+    print_next(commands)
     if args.json:
-        print(json.dumps({**summary, "leaderboard": results.records(board),
-                          "seed_groups": results.records(groups),
-                          "importances": importances}))
+        found = {"experiment": {k: getattr(experiment, k) for k in ("asked", "kind", "sweep", "retrain", "pipeline")}}
+        for part in shown:
+            found.update(part.json)
+        print(json.dumps({**found, "next": commands}))
     return 0
-
-
-def _table(frame: pd.DataFrame) -> str:
-    return frame.to_string(index=False, float_format=lambda v: f"{v:.4f}", na_rep="-")

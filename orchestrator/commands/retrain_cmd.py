@@ -1,9 +1,11 @@
 """`alphadarts retrain CONFIG --genotype G [--seeds N]`: train one genotype from scratch
 with N seeds (the config's `retrain` section), as parallel Ray Tune trials of Ray Train runs.
 
-G is a published name, a genotype string, a JSON file, or `EXPERIMENT_DIR:TRIAL_ID` of a
-sweep. Writes `<output_dir>/<name>-retrain/` with `retrain.parquet` (one row per seed) and
-prints the final epoch's test accuracy as mean ± std over the seeds.
+G is a published name, a genotype string, JSON or a .json file, or DIR:TRIAL_ID or DIR:HASH
+(a hash or a unique prefix, as a leaderboard prints it) of a sweep's, a retrain's or a
+pipeline's directory. CONFIG may be such a directory too: the config it ran with, writing
+beside it. Writes `<output_dir>/<name>-retrain/` with `retrain.parquet` (one row per seed) and
+prints the final epoch's test accuracy as mean ± std over the seeds, then what to run next.
 """
 
 from __future__ import annotations
@@ -21,8 +23,9 @@ from orchestrator.run_identity import add_restart_argument
 def add_parser(subparsers) -> None:
     parser = subparsers.add_parser("retrain", help="train a genotype from scratch over N seeds")
     add_config_arguments(parser)
-    parser.add_argument("--genotype", required=True, metavar="NAME|STRING|FILE|DIR:TRIAL",
-                        help="published name, genotype string, .json file, or a sweep's EXPERIMENT_DIR:TRIAL_ID")
+    parser.add_argument("--genotype", required=True, metavar="NAME|STRING|FILE|DIR:TRIAL|DIR:HASH",
+                        help="published name, genotype string, JSON or .json file, or DIR:TRIAL_ID / DIR:HASH "
+                             "of a sweep's, retrain's or pipeline's directory")
     parser.add_argument("--seeds", type=int, default=1,
                         help="how many seeds, from retrain.seed on (default 1)")
     add_address_argument(parser)
@@ -43,6 +46,8 @@ def genotype_line(g: dict) -> str:
 
 def run(args) -> int:
     config = load_config(args.config, args.overrides)  # bad input: exit 2 before Ray loads
+    from orchestrator.experiment_tables import next_for
+    from orchestrator.next_steps import print_next
     from orchestrator.retrain import resolve_genotype, run_retrain  # imports pyarrow; Ray later
 
     target = resolve_genotype(config.retrain.space, args.genotype)
@@ -58,6 +63,7 @@ def run(args) -> int:
             print(f"  seed {run_row['seed']} failed: {run_row['error']}", file=sys.stderr)
     for g in summary["genotypes"]:
         print(f"{g['genotype_hash']}: {genotype_line(g)}\n  {g['genotype']}")
+    print_next(next_for(summary["experiment_dir"]))
     if args.json:
         print(json.dumps(summary))
     finished = all(r["status"] == "TERMINATED" for r in summary["runs"])

@@ -49,6 +49,14 @@ def run(args) -> int:
         f"{last['weights_acc']:.4f}  mim_loss {last['mim_loss']:.4f}  "
         f"param-free ops {last['param_free_ops']}"
     )
+    from orchestrator.next_steps import command, configured_seeds, print_next
+    from orchestrator.storage import is_uri, join
+
+    if not is_uri(summary["run_dir"]):  # the commands below read local files
+        genotype_file = join(summary["run_dir"], "genotype.json")
+        print_next([command("inspect", "--genotype", genotype_file),
+                    command("retrain", summary["run_dir"], "--genotype", genotype_file,
+                            "--seeds", configured_seeds(summary["run_dir"]))])
     if args.json:
         print(json.dumps(summary))
     return 0

@@ -48,7 +48,10 @@ def run(args) -> int:
         print(f"best: trial {best['trial_id']} {knobs}: {best['metric']} {best['objective']:.4f} "
               f"after {best['epochs']} epochs")
         print(f"genotype: {best['genotype']}")
-    print(f"leaderboard: alphadarts results {summary['experiment_dir']}")
+    from orchestrator.experiment_tables import next_for
+    from orchestrator.next_steps import print_next
+
+    print_next(next_for(summary["experiment_dir"]))
     if args.json:
         print(json.dumps(summary))
     return 0

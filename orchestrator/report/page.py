@@ -13,7 +13,8 @@ import pandas as pd
 from orchestrator import results
 from orchestrator.report import html
 from orchestrator.report.alphas import alpha_history, plot_alpha_history
-from orchestrator.report.answer import answer_by_mask_ratio, plot_answer
+from orchestrator.answer_table import answer_by_mask_ratio
+from orchestrator.report.answer import plot_answer
 from orchestrator.report.benchmark import has_benchmark, plot_benchmark_curves
 from orchestrator.report.cells import draw_genotype
 from orchestrator.report.curves import plot_collapse_signals

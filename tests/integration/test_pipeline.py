@@ -137,12 +137,14 @@ def test_pipeline_answers_and_a_rerun_repeats_no_finished_trial(ray_session, tmp
         assert set(hparams) == set(meta_knobs), (row.trial_id, hparams)
         assert all(hparams[k] == pytest.approx(getattr(row, k)) for k in meta_knobs)
 
-    # the dashboards on the pipeline's directory: its sweep's runs and study, then stopped
+    # the dashboards on the pipeline's directory: its sweep's and retrain's runs, the sweep's
+    # study, then stopped
     dashboards = Dashboards(resolve_target(str(pipeline_dir)))
     urls = dashboards.start()
     try:
         runs = _get(urls["tensorboard"] + "data/runs")
-        assert {f"trial_{t}" for t in trials.trial_id} <= set(runs)
+        assert {f"sweep/trial_{t}" for t in trials.trial_id} <= set(runs)
+        assert any(run.startswith("retrain/trial_") for run in runs)
         (study,) = _get(urls["optuna-dashboard"] + "api/studies")["study_summaries"]
         assert study["study_name"] == "p"
         detail = _get(urls["optuna-dashboard"] + f"api/studies/{study['study_id']}")

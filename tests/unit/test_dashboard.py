@@ -163,7 +163,10 @@ def test_bad_input_is_one_line_and_exit_2(sweep, tmp_path, capsys):
     directory, _, _ = sweep
     assert main(["dashboard", str(tmp_path / "nope")]) == 2
     assert "EXPERIMENT_DIR" in capsys.readouterr().err
-    assert main(["dashboard", str(tmp_path)]) == 2  # neither a study nor event files
+    assert main(["dashboard", str(tmp_path)]) == 2  # no experiment's directory
+    assert "is not an experiment's directory" in capsys.readouterr().err
+    (tmp_path / "e-sweep").mkdir()
+    assert main(["dashboard", str(tmp_path / "e-sweep")]) == 2  # neither a study nor event files
     assert "holds neither optuna.db nor TensorBoard event files" in capsys.readouterr().err
     (tmp_path / "q-pipeline").mkdir()
     assert main(["dashboard", str(tmp_path / "q-pipeline")]) == 2

@@ -105,7 +105,7 @@ def test_results_command_refuses_what_is_not_a_sweep(tmp_path, capsys):
     assert main(["results", str(tmp_path / "missing")]) == 2
     assert "does not exist" in capsys.readouterr().err
     assert main(["results", str(tmp_path)]) == 2
-    assert "not a sweep's experiment directory" in capsys.readouterr().err
+    assert "is not an experiment's directory" in capsys.readouterr().err
 
 
 def test_a_failed_write_leaves_the_previous_table_whole(sweep_dir, monkeypatch):

@@ -37,11 +37,14 @@ def test_genotype_by_name_string_or_sweep_trial(tmp_path):
     from_trial = resolve_genotype("darts", f"{exp}:a1")
     assert from_trial.genotype == V1
     assert from_trial.source_trials == ("a1",) and from_trial.knobs == {"mask_ratio": 0.5, "seed": 1}
-    with pytest.raises(UsageError, match="no such trial; trials: a1, b2"):
+    assert from_trial.sweep_dir == str(exp)  # recorded in the retrain's directory
+    by_hash = resolve_genotype("darts", f"{exp}:{V1.key[:5]}")
+    assert by_hash.genotype == V1 and by_hash.source_trials == ("a1",) and by_hash.sweep_dir == str(exp)
+    with pytest.raises(UsageError, match="no trial and no genotype hash 'zz'.*trials a1, b2"):
         resolve_genotype("darts", f"{exp}:zz")
     with pytest.raises(UsageError, match="has no genotype"):
         resolve_genotype("darts", f"{exp}:b2")
-    with pytest.raises(ValueError, match="nb201"):
+    with pytest.raises(ValueError, match="belongs to the darts space, but the config's retrain.space is 'nb201'"):
         resolve_genotype("nb201", f"{exp}:a1")
 
 

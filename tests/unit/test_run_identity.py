@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shlex
 
 import pytest
 from helpers import register_train_checkpoint
@@ -124,7 +125,13 @@ def test_a_finished_search_prints_its_result_without_ray(tmp_path, capsys, monke
     assert main(args) == 0
     out = capsys.readouterr().out.splitlines()
     assert out[0].startswith("the search quickstart finished before (1 epoch); nothing ran now")
-    assert out[-1].startswith("epoch 1: alpha_acc 0.5000")
+    assert out[out.index("next:") - 1].startswith("epoch 1: alpha_acc 0.5000")
+    # what to run next, as pasted: the genotype's size; its retrain with the search's config
+    inspect, retrain = (shlex.split(line) for line in out[out.index("next:") + 1:])
+    assert inspect == ["alphadarts", "inspect", "--genotype", str(run / "genotype.json")]
+    assert retrain == ["alphadarts", "retrain", str(run), "--genotype", str(run / "genotype.json"), "--seeds", "2"]
+    assert main(inspect[1:] + ["--channels", "4", "--layers", "2"]) == 0
+    assert load_config(retrain[2]).storage_path == str(tmp_path)  # the retrain writes beside the search
 
 
 # --- resources ------------------------------------------------------------------------------
