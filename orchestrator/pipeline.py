@@ -21,16 +21,14 @@ from orchestrator.config import ExperimentConfig
 from orchestrator.errors import UsageError
 from orchestrator.experiment_dirs import record_pipeline
 from orchestrator.interrupts import Interrupted
-from orchestrator.resources import DEFAULT_WAIT_S, check_resources, starts_local_ray
+from orchestrator.resources import DEFAULT_WAIT_S
 from orchestrator.results import FINISHED, load_trials
-from orchestrator.run_identity import check_run_dir, move_aside, record_run_dir
-from orchestrator.run_lock import exclusive
-from orchestrator.retrain import RetrainTarget, retrain_dir, run_retrain
+from orchestrator.run_identity import move_aside
+from orchestrator.retrain import RetrainTarget, retrain_dir, retrain_door, run_retrain
 from orchestrator.selection import select_genotypes
 from orchestrator.storage import join, write_json
-from orchestrator.sweep import check_sweep, experiment_dir as sweep_dir, run_sweep, where_sweep_stopped
-from orchestrator.trial_runner import DRIVER_CPU
-from trainables.data import check_data_source
+from orchestrator.stage_door import StageDoor
+from orchestrator.sweep import experiment_dir as sweep_dir, run_sweep, sweep_door, where_sweep_stopped
 
 log = logging.getLogger(__name__)
 
@@ -41,36 +39,36 @@ def pipeline_dir(config: ExperimentConfig) -> str:
     return join(config.storage_path, f"{config.name}-pipeline")
 
 
+def pipeline_door(config: ExperimentConfig) -> StageDoor:
+    """The pipeline's own directory; its stages' doors say what they run and read."""
+    return StageDoor("pipeline", pipeline_dir(config), config)
+
+
 def run_pipeline(config: ExperimentConfig, address: str | None = None, restart: bool = False,
                  resource_wait: float = DEFAULT_WAIT_S) -> dict:
     """Run (or continue) every stage; return what `pipeline --json` prints. `restart` moves
     the pipeline's, its sweep's and its retrain's directories aside and starts over."""
-    # every door checked before Ray starts or any stage runs
-    dumped = config.model_dump(mode="json")
-    dirs = {"pipeline": pipeline_dir(config), "sweep": sweep_dir(config), "retrain": retrain_dir(config)}
-    for kind, path in dirs.items():
-        check_run_dir(path, dumped, kind, restart)
-    check_resources(config.search.runtime, "search.runtime", address, DRIVER_CPU)
-    check_resources(config.retrain.runtime, "retrain.runtime", address, DRIVER_CPU)
-    check_sweep(config, address)
-    check_data_source(config.retrain.data.loading(), on_this_machine=starts_local_ray(address))
-    with exclusive(dirs["pipeline"]):  # a second pipeline of this name is refused (exit 2)
+    # every stage's door checked once, before Ray starts or any stage runs
+    door = pipeline_door(config)
+    stage_doors = (sweep_door(config), retrain_door(config))
+    for each in (door, *stage_doors):
+        each.check(address, restart)
+    with door.held():  # a second pipeline of this name is refused (exit 2)
         if restart:
-            for kind, path in dirs.items():
-                move_aside(path, kind)
-        record_run_dir(dirs["pipeline"], dumped, "pipeline")
-        record_pipeline(dirs["pipeline"], dirs["sweep"], dirs["retrain"])
-        return _run_pipeline_locked(config, address, resource_wait)
+            for each in stage_doors:
+                move_aside(each.path, each.kind)
+        door.record(restart)
+        record_pipeline(door.path, sweep_dir(config), retrain_dir(config))
+        return _run_pipeline_locked(config, door, address, resource_wait)
 
 
-def _run_pipeline_locked(config: ExperimentConfig, address: str | None, resource_wait: float) -> dict:
+def _run_pipeline_locked(config: ExperimentConfig, door: StageDoor, address: str | None,
+                         resource_wait: float) -> dict:
     stages = {}
-    from orchestrator.console import announce
-
-    announce("pipeline", pipeline_dir(config), "start")
+    door.announce("start")
     stages["sweep"] = "skipped (finished before)" if sweep_finished(config) else "ran"
     if stages["sweep"] == "ran":
-        summary = run_sweep(config, address=address, resource_wait=resource_wait)
+        summary = run_sweep(config, address=address, resource_wait=resource_wait, checked=True)
         if summary["interrupted"]:  # SIGINT/SIGTERM: one line, exit 130/143 (cli.py)
             raise Interrupted("in the sweep stage, " + where_sweep_stopped(sweep_dir(config),
                                                                             config.sweep.num_samples))
@@ -84,7 +82,7 @@ def _run_pipeline_locked(config: ExperimentConfig, address: str | None, resource
 
     targets = [RetrainTarget.from_candidate(c, space, sweep_dir(config)) for c in candidates]
     retrained = run_retrain(config, targets, config.pipeline.retrain_seeds, address=address,
-                            resource_wait=resource_wait)
+                            resource_wait=resource_wait, checked=True)
     stages["retrain"] = "ran" if retrained["runs"] else "skipped (finished before)"
     failed = [r for r in retrained["runs"] if r["status"] != "TERMINATED"]
 
@@ -93,7 +91,7 @@ def _run_pipeline_locked(config: ExperimentConfig, address: str | None, resource
     report = write_report(pipeline_dir(config), sweep_dir=sweep_dir(config),
                           retrain_dir=retrain_dir(config))
     stages["report"] = "written"
-    announce("pipeline", pipeline_dir(config), "end")
+    door.announce("end")
     return {
         "experiment_dir": pipeline_dir(config),
         "report": report,

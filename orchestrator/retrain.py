@@ -22,13 +22,12 @@ from orchestrator.config import ExperimentConfig
 from orchestrator.errors import UsageError
 from orchestrator.experiment_dirs import record_retrain_sources
 from orchestrator.interrupts import Interrupted
-from orchestrator.resources import DEFAULT_WAIT_S, check_cluster_resources, check_resources, starts_local_ray
-from orchestrator.run_identity import check_run_dir, record_run_dir
+from orchestrator.resources import DEFAULT_WAIT_S
 from orchestrator.retrain_table import genotype_leaderboard, load_retrain, merge_retrain
-from orchestrator.run_lock import exclusive
+from orchestrator.stage_door import StageDoor
 from orchestrator.storage import join
 from orchestrator.trial_exit import exits_on_stop
-from orchestrator.tracking import check_tracking, tracking_callbacks
+from orchestrator.tracking import tracking_callbacks
 from orchestrator.trial_runner import (
     concurrent_trials,
     DRIVER_CPU,
@@ -132,39 +131,39 @@ def retrain_dir(config: ExperimentConfig) -> str:
 
 def run_retrain(config: ExperimentConfig, targets: list[RetrainTarget], seeds: int,
                 address: str | None = None, restart: bool = False,
-                resource_wait: float = DEFAULT_WAIT_S) -> dict:
+                resource_wait: float = DEFAULT_WAIT_S, checked: bool = False) -> dict:
     """Train every target with seeds retrain.seed .. retrain.seed + seeds - 1, all pairs in
     parallel as the cluster allows; return the per-run rows and the per-genotype summary.
     Pairs that retrain.parquet already holds as finished are not run again; `restart` moves
-    the earlier retrain directory aside and starts over."""
+    the earlier retrain directory aside and starts over; `checked`: the pipeline has passed
+    the door."""
     if seeds < 1:
         raise UsageError(f"--seeds {seeds}: at least 1 is needed")
     if not targets:
         raise UsageError("nothing to retrain: no genotype was given or selected")
-    path = retrain_dir(config)
-    dumped = config.model_dump(mode="json")
-    # before Ray starts, each in seconds: the directory's own config, the data, the resources
-    check_run_dir(path, dumped, "retrain", restart)
-    check_tracking(config.tracking)
-    with exclusive(path):  # a second command on this retrain is refused (exit 2)
-        return _run_retrain_locked(config, targets, seeds, address, path, restart, resource_wait)
+    door = retrain_door(config)
+    if not checked:
+        door.check(address, restart)
+    with door.held():
+        return _run_retrain_locked(config, targets, seeds, address, door, restart, resource_wait)
+
+
+def retrain_door(config: ExperimentConfig) -> StageDoor:
+    """What the retrain checks before Ray starts and holds while it runs (orchestrator.stage_door)."""
+    return StageDoor("retrain", retrain_dir(config), config, ((config.retrain.runtime, "retrain.runtime"),),
+                     (config.retrain.data.loading(),), driver_cpu=DRIVER_CPU)
 
 
 def _run_retrain_locked(config: ExperimentConfig, targets: list[RetrainTarget], seeds: int,
-                        address: str | None, path: str, restart: bool, resource_wait: float) -> dict:
+                        address: str | None, door: StageDoor, restart: bool, resource_wait: float) -> dict:
     import ray
     from ray import tune
 
     from orchestrator.bench.phases import callbacks as phase_callbacks
-    from orchestrator.console import announce
     from orchestrator.tune_output import ScalarTBXLoggerCallback, progress_reporting
-    from orchestrator.cluster import check_storage
     from orchestrator.in_trial import runs_in_trial
-    from orchestrator.ray_runtime import ensure_ray
-    from trainables.data import check_data_source
 
-    train = config.retrain
-    dumped = config.model_dump(mode="json")
+    train, path = config.retrain, door.path
     runs_dir = join(path, RUNS_DIR)
     seed_values = list(range(train.seed, train.seed + seeds))
     done = set() if restart else finished_pairs(path)
@@ -173,13 +172,9 @@ def _run_retrain_locked(config: ExperimentConfig, targets: list[RetrainTarget], 
     if not pairs:
         return summary(path, targets, [])
     rt = train.runtime
-    check_resources(rt, "retrain.runtime", address, DRIVER_CPU)
-    check_data_source(train.data.loading(), on_this_machine=starts_local_ray(address))
-    record_run_dir(path, dumped, "retrain", restart)
+    door.record(restart)
     record_retrain_sources(path, [t.sweep_dir for t in targets if t.sweep_dir])
-    ensure_ray(address)
-    check_storage(config)
-    check_cluster_resources(rt, "retrain.runtime", resource_wait, DRIVER_CPU)
+    door.start_ray(address, resource_wait)
     in_trial = runs_in_trial(rt, runs_dir, config.cluster.driver_resource)
     needs = trial_resources(rt.num_workers, rt.cpus_per_worker, rt.use_gpu, rt.gpus_per_worker,
                             in_trial, config.cluster.driver_resource)
@@ -207,12 +202,12 @@ def _run_retrain_locked(config: ExperimentConfig, targets: list[RetrainTarget], 
             **progress_reporting(["epoch", "test_acc", "test_ce", "train_acc"], ["pair"]),
         ),
     )
-    announce("retrain", path, "start")
+    door.announce("start")
     try:
         grid = tuner.fit()  # a SIGINT (or SIGTERM, orchestrator.interrupts) ends it gracefully
     except KeyboardInterrupt:  # a second signal, while Tune was saving its state
         raise Interrupted(where_retrain_stopped(path, len(pairs), None)) from None
-    announce("retrain", path, "end")
+    door.announce("end")
 
     rows = []
     for result in grid:

@@ -6,18 +6,14 @@ import json
 import logging
 from pathlib import Path
 
-from orchestrator.cluster import check_storage
 from orchestrator.config import ExperimentConfig
 from orchestrator.errors import RunFailed, UsageError
 from orchestrator.interrupts import Interrupted
-from orchestrator.ray_runtime import ensure_ray
-from orchestrator.resources import DEFAULT_WAIT_S, check_cluster_resources, check_resources, starts_local_ray
-from orchestrator.run_identity import check_run_dir, record_run_dir
-from orchestrator.run_lock import exclusive
+from orchestrator.resources import DEFAULT_WAIT_S
+from orchestrator.stage_door import StageDoor
 from orchestrator.storage import join, write_json, write_jsonl
 from search_space import genotype_from_dict
 from trainables.checkpoint import STATE_FILE, load_state
-from trainables.data import check_data_source
 from trainables.errors import InputError, NonFiniteLossError
 
 log = logging.getLogger(__name__)
@@ -28,27 +24,24 @@ def run_search_on_ray(config: ExperimentConfig, address: str | None = None, rest
     """Run (or resume) the search named `config.name`; return the summary the CLI prints
     (with `finished_before` when the run had finished earlier and nothing ran now)."""
     run_dir = join(config.storage_path, config.name)
-    dumped = config.model_dump(mode="json")
-    # Before Ray starts, each in seconds: the run directory's own config, the resources, the data.
-    if check_run_dir(run_dir, dumped, "search", restart):
+    door = StageDoor("search", run_dir, config, ((config.search.runtime, "search.runtime"),),
+                     (config.search.data,))
+    if door.check(address, restart):  # an earlier run of this config: finished, or to resume
         finished = finished_search(config, run_dir)
         if finished is not None:
             return finished
     if not restart:  # --restart moves the run aside: its checkpoints do not matter
         check_resume_checkpoint(run_dir)
-    check_resources(config.search.runtime, "search.runtime", address)
-    check_data_source(config.search.data, on_this_machine=starts_local_ray(address))
-    with exclusive(run_dir):  # a second command on this run is refused (exit 2)
-        return _run_locked(config, run_dir, address, restart, resource_wait, dumped)
+    with door.held():
+        return _run_locked(config, door, address, restart, resource_wait)
 
 
-def _run_locked(config: ExperimentConfig, run_dir: str, address: str | None, restart: bool,
-                resource_wait: float, dumped: dict) -> dict:
+def _run_locked(config: ExperimentConfig, door: StageDoor, address: str | None, restart: bool,
+                resource_wait: float) -> dict:
+    run_dir = door.path
     try:
-        ensure_ray(address)
-        check_storage(config)
-        check_cluster_resources(config.search.runtime, "search.runtime", resource_wait)
-        record_run_dir(run_dir, dumped, "search", restart)
+        door.start_ray(address, resource_wait)
+        door.record(restart)
         from ray.train import TrainingFailedError
 
         from trainables.ray_search import build_search_trainer

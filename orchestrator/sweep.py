@@ -25,22 +25,19 @@ from pathlib import Path
 import ray
 from ray import tune
 
-from orchestrator.cluster import check_storage
 from orchestrator.config import ExperimentConfig
 from orchestrator.bench.phases import callbacks as phase_callbacks
-from orchestrator.console import announce
-from orchestrator.tracking import check_tracking, tracking_callbacks
+from orchestrator.tracking import tracking_callbacks
 from orchestrator.tune_output import ScalarTBXLoggerCallback, progress_reporting
 from orchestrator.errors import UsageError
 from orchestrator.in_trial import runs_in_trial
 from orchestrator.interrupts import Interrupted
-from orchestrator.ray_runtime import ensure_ray
 from orchestrator.recorder import SweepRecorder
-from orchestrator.run_lock import exclusive
 from orchestrator.results import FINISHED, load_trials, summarize
-from orchestrator.resources import DEFAULT_WAIT_S, check_cluster_resources, check_resources, starts_local_ray
+from orchestrator.resources import DEFAULT_WAIT_S
 from orchestrator.run_guards import check_state_api, close_abandoned_study_trials
-from orchestrator.run_identity import check_run_dir, move_aside
+from orchestrator.run_identity import move_aside
+from orchestrator.stage_door import StageDoor
 from orchestrator.storage import (
     is_dir,
     is_file,
@@ -72,7 +69,6 @@ from orchestrator.trial_runner import (
 )
 from trainables.atomic_files import atomic_write_bytes
 from trainables.config import SearchConfig
-from trainables.data import check_data_source
 from trainables.metrics import OBJECTIVE_GOALS
 from trainables.phase_log import mark
 from trainables.proxy_objective import ProxyObjective
@@ -90,6 +86,12 @@ def experiment_dir(config: ExperimentConfig) -> str:
 
 def experiment_name(config: ExperimentConfig) -> str:
     return f"{config.name}-sweep"
+
+
+def sweep_door(config: ExperimentConfig) -> StageDoor:
+    """What the sweep checks before Ray starts and holds while it runs (orchestrator.stage_door)."""
+    return StageDoor("sweep", experiment_dir(config), config, ((config.search.runtime, "search.runtime"),),
+                     (config.search.data,), functools.partial(check_sweep, config), DRIVER_CPU)
 
 
 def check_sweep(config: ExperimentConfig, address: str | None = None) -> None:
@@ -112,7 +114,6 @@ def check_sweep(config: ExperimentConfig, address: str | None = None) -> None:
             "each trial's genotype is trained and scored; every preset has one: see "
             "orchestrator/presets/quickstart.yaml)"
         )
-    check_data_source(config.search.data, on_this_machine=starts_local_ray(address))
 
 
 # --- knobs ---------------------------------------------------------------------------------
@@ -216,19 +217,17 @@ def max_concurrent_trials(config: ExperimentConfig, cluster: dict[str, float]) -
 # --- the sweep -----------------------------------------------------------------------------
 
 def run_sweep(config: ExperimentConfig, address: str | None = None, resume: bool = False,
-              restart: bool = False, resource_wait: float = DEFAULT_WAIT_S) -> dict:
+              restart: bool = False, resource_wait: float = DEFAULT_WAIT_S, checked: bool = False) -> dict:
     """Run, or continue, the sweep named `config.name` (`restart`: start it over, the old
     one moved aside); return `results.summarize`'s dict plus `interrupted` (trials left
-    unfinished: a SIGINT stopped the sweep)."""
+    unfinished: a SIGINT stopped the sweep). `checked`: the pipeline has passed the door."""
     if resume and restart:
         raise UsageError("--resume and --restart contradict each other: give one")
-    path = experiment_dir(config)
-    check_run_dir(path, config.model_dump(mode="json"), "sweep", restart)
-    check_resources(config.search.runtime, "search.runtime", address, DRIVER_CPU)
-    check_sweep(config, address)
-    check_tracking(config.tracking)
-    with exclusive(path):  # a second command on this sweep is refused (exit 2)
-        return _run_sweep_locked(config, path, address, resume, restart, resource_wait)
+    door = sweep_door(config)
+    if not checked:
+        door.check(address, restart)
+    with door.held():
+        return _run_sweep_locked(config, door, address, resume, restart, resource_wait)
 
 
 def sweep_runs_in_trial(config: ExperimentConfig) -> bool:
@@ -236,9 +235,9 @@ def sweep_runs_in_trial(config: ExperimentConfig) -> bool:
     return runs_in_trial(config.search.runtime, config.storage_path, config.cluster.driver_resource)
 
 
-def _run_sweep_locked(config: ExperimentConfig, path: str, address: str | None, resume: bool,
+def _run_sweep_locked(config: ExperimentConfig, door: StageDoor, address: str | None, resume: bool,
                       restart: bool, resource_wait: float) -> dict:
-    rt = config.search.runtime
+    path = door.path
     restoring = not restart and tune.Tuner.can_restore(path)
     if restart or restoring:
         pass
@@ -255,13 +254,11 @@ def _run_sweep_locked(config: ExperimentConfig, path: str, address: str | None, 
                          "whose directory was removed?); remove that file or choose another name")
     if restart:
         move_aside(path, "sweep")
-    ensure_ray(address)
-    check_storage(config)
+    door.start_ray(address, resource_wait)
     check_state_api()
-    check_cluster_resources(rt, "search.runtime", resource_wait, DRIVER_CPU)
     if restoring:
         fetch_study_copy(path, study)
-    announce("sweep", path, "start")
+    door.announce("start")
 
     searches_dir = join(path, SEARCHES_DIR)
     trainable = tune.with_resources(
@@ -287,7 +284,7 @@ def _run_sweep_locked(config: ExperimentConfig, path: str, address: str | None, 
         tuner.fit()  # a SIGINT (or SIGTERM, orchestrator.interrupts) ends it gracefully
     except KeyboardInterrupt:  # a second signal, while Tune was saving its state
         raise Interrupted(where_sweep_stopped(path, config.sweep.num_samples), ("--resume",)) from None
-    announce("sweep", path, "end")
+    door.announce("end")
 
     trials, meta = load_trials(path)
     summary = summarize(trials, meta, path)

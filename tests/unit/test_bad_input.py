@@ -62,9 +62,7 @@ def no_ray(monkeypatch):
     def refuse(*args, **kwargs):
         raise RayStarted("Ray was started for bad input")
 
-    monkeypatch.setattr(orchestrator.ray_runtime, "ensure_ray", refuse)
-    monkeypatch.setattr(orchestrator.search_run, "ensure_ray", refuse)
-    monkeypatch.setattr(orchestrator.sweep, "ensure_ray", refuse)
+    monkeypatch.setattr(orchestrator.ray_runtime, "ensure_ray", refuse)  # every stage's door asks it
     # the CIFAR door asks whether the download host answers: here it never does
     monkeypatch.setattr("trainables.download_check.download_reachable", lambda *a, **k: False)
     # this machine as the checks see it: 2 CPUs, no GPU (also on a machine that has one)
@@ -439,7 +437,7 @@ def test_unreachable_address_fails_in_seconds(monkeypatch, address, needle):
 
     address = address.replace("CLOSED", str(_closed_port()))
     monkeypatch.setattr(ray, "init", lambda *a, **k: pytest.fail("ray.init was called"))
-    monkeypatch.setattr(orchestrator.search_run, "ensure_ray", REAL_ENSURE_RAY)
+    monkeypatch.setattr(orchestrator.ray_runtime, "ensure_ray", REAL_ENSURE_RAY)
     assert_bad_input(["search", "quickstart", "--address", address, "--set", "output_dir=/nonexistent/x"], needle)
 
 

@@ -43,9 +43,9 @@ class _InProcessTrainer:
 def in_process_search(monkeypatch):
     import trainables.ray_search
 
-    monkeypatch.setattr("orchestrator.search_run.ensure_ray", lambda address=None: None)
-    monkeypatch.setattr("orchestrator.search_run.check_cluster_resources", lambda *a, **k: None)
-    monkeypatch.setattr("orchestrator.search_run.check_storage", lambda config: None)
+    monkeypatch.setattr("orchestrator.ray_runtime.ensure_ray", lambda address=None: None)
+    monkeypatch.setattr("orchestrator.stage_door.check_cluster_resources", lambda *a, **k: None)
+    monkeypatch.setattr("orchestrator.cluster.check_storage", lambda config: None)
     monkeypatch.setattr(trainables.ray_search, "build_search_trainer",
                         lambda config, storage_path, name, **_: _InProcessTrainer(config))
 

@@ -69,9 +69,9 @@ def stub_search(monkeypatch, tmp_path):
         made["trainer"] = _TrainLikeTrainer(Path(storage_path) / name, made["signal"])
         return made["trainer"]
 
-    monkeypatch.setattr("orchestrator.search_run.ensure_ray", lambda address=None: None)
-    monkeypatch.setattr("orchestrator.search_run.check_cluster_resources", lambda *a, **k: None)
-    monkeypatch.setattr("orchestrator.search_run.check_storage", lambda config: None)
+    monkeypatch.setattr("orchestrator.ray_runtime.ensure_ray", lambda address=None: None)
+    monkeypatch.setattr("orchestrator.stage_door.check_cluster_resources", lambda *a, **k: None)
+    monkeypatch.setattr("orchestrator.cluster.check_storage", lambda config: None)
     monkeypatch.setattr(trainables.ray_search, "build_search_trainer", build)
     # the caller's SIGTERM handler: Python's default, whatever an earlier test in this
     # process left installed (the command must hand this one back)
@@ -103,7 +103,7 @@ def test_search_stopped_before_its_first_checkpoint(monkeypatch, tmp_path, capsy
     def slow_ray(address=None):
         _send(signal.SIGTERM)  # still starting Ray: nothing saved yet
 
-    monkeypatch.setattr("orchestrator.search_run.ensure_ray", slow_ray)
+    monkeypatch.setattr("orchestrator.ray_runtime.ensure_ray", slow_ray)
     argv = ["search", "quickstart", "--set", f"output_dir={tmp_path}", *SMALL]
     exit_code, _, err = run_cli(capsys, *argv)
     assert exit_code == 143
@@ -177,7 +177,7 @@ def test_retrain_stopped_records_the_unfinished_runs(monkeypatch, tmp_path, caps
                     SimpleNamespace(config={"pair": self.pairs[1]}, metrics={**done, "epoch": 1}, error=None)]
 
     monkeypatch.setattr("orchestrator.ray_runtime.ensure_ray", lambda address=None: None)
-    monkeypatch.setattr("orchestrator.retrain.check_cluster_resources", lambda *a, **k: None)
+    monkeypatch.setattr("orchestrator.stage_door.check_cluster_resources", lambda *a, **k: None)
     monkeypatch.setattr("orchestrator.cluster.check_storage", lambda config: None)
     monkeypatch.setattr(ray, "cluster_resources", lambda: {"CPU": 2.0})
     monkeypatch.setattr(tune, "Tuner", TuneLikeTuner)

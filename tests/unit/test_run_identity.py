@@ -9,6 +9,7 @@ import pytest
 from helpers import register_train_checkpoint
 
 import orchestrator.resources as resources
+import orchestrator.ray_runtime
 import orchestrator.search_run
 from orchestrator.cli import main
 from orchestrator.config import load_config
@@ -79,7 +80,7 @@ def test_a_damaged_config_file_is_bad_input(tmp_path):
 
 
 def test_search_rerun_with_another_mask_ratio_is_exit_2_before_ray(tmp_path, capsys, monkeypatch):
-    monkeypatch.setattr(orchestrator.search_run, "ensure_ray", lambda *a, **k: pytest.fail("Ray started"))
+    monkeypatch.setattr(orchestrator.ray_runtime, "ensure_ray", lambda *a, **k: pytest.fail("Ray started"))
     record_run_dir(str(tmp_path / "quickstart"), dumped(f"output_dir={tmp_path}"), "search")
     code = main(["search", "quickstart", "--set", f"output_dir={tmp_path}",
                  "--set", "search.mim.mask_ratio=0.25"])
@@ -88,7 +89,7 @@ def test_search_rerun_with_another_mask_ratio_is_exit_2_before_ray(tmp_path, cap
 
 
 def test_a_corrupt_checkpoint_to_resume_is_exit_2_before_ray(tmp_path, capsys, monkeypatch):
-    monkeypatch.setattr(orchestrator.search_run, "ensure_ray", lambda *a, **k: pytest.fail("Ray started"))
+    monkeypatch.setattr(orchestrator.ray_runtime, "ensure_ray", lambda *a, **k: pytest.fail("Ray started"))
     run = tmp_path / "quickstart"
     record_run_dir(str(run), dumped(f"output_dir={tmp_path}"), "search")
     (register_train_checkpoint(run, "checkpoint_x", epoch=1) / "state.pt").write_bytes(b"not a checkpoint")
@@ -104,13 +105,13 @@ def test_a_corrupt_checkpoint_to_resume_is_exit_2_before_ray(tmp_path, capsys, m
     def ray_starts(*a, **k):
         raise RayStarted
 
-    monkeypatch.setattr(orchestrator.search_run, "ensure_ray", ray_starts)
+    monkeypatch.setattr(orchestrator.ray_runtime, "ensure_ray", ray_starts)
     with pytest.raises(RayStarted):
         main(["search", "quickstart", "--set", f"output_dir={tmp_path}", "--restart"])
 
 
 def test_a_finished_search_prints_its_result_without_ray(tmp_path, capsys, monkeypatch):
-    monkeypatch.setattr(orchestrator.search_run, "ensure_ray", lambda *a, **k: pytest.fail("Ray started"))
+    monkeypatch.setattr(orchestrator.ray_runtime, "ensure_ray", lambda *a, **k: pytest.fail("Ray started"))
     args = ["search", "quickstart", "--set", f"output_dir={tmp_path}", "--set", "search.epochs=1"]
     run = tmp_path / "quickstart"
     record_run_dir(str(run), dumped(f"output_dir={tmp_path}", "search.epochs=1"), "search")
