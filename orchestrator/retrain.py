@@ -28,14 +28,7 @@ from orchestrator.stage_door import StageDoor
 from orchestrator.storage import join
 from orchestrator.trial_exit import exits_on_stop
 from orchestrator.tracking import tracking_callbacks
-from orchestrator.trial_runner import (
-    concurrent_trials,
-    DRIVER_CPU,
-    fit_in_trial,
-    trainable_resources,
-    trial_dirname,
-    trial_resources,
-)
+from orchestrator import trial_runner as runner
 from search_space import Genotype, genotype_from_dict
 from trainables.train_config import TrainConfig
 
@@ -99,7 +92,7 @@ def retrain_trial(knobs: dict, *, base: TrainConfig, targets: list[RetrainTarget
 
     from trainables.ray_train import build_train_trainer
 
-    fit_in_trial(build_train_trainer(config, genotype, runs_dir, name, callbacks=[TuneReportCallback()]))
+    runner.fit_in_trial(build_train_trainer(config, genotype, runs_dir, name, callbacks=[TuneReportCallback()]))
 
 
 def report_finished_train_run(config: TrainConfig, genotype: Genotype, run_dir: str) -> bool:
@@ -151,7 +144,7 @@ def run_retrain(config: ExperimentConfig, targets: list[RetrainTarget], seeds: i
 def retrain_door(config: ExperimentConfig) -> StageDoor:
     """What the retrain checks before Ray starts and holds while it runs (orchestrator.stage_door)."""
     return StageDoor("retrain", retrain_dir(config), config, ((config.retrain.runtime, "retrain.runtime"),),
-                     (config.retrain.data.loading(),), driver_cpu=DRIVER_CPU)
+                     (config.retrain.data.loading(),), driver_cpu=runner.DRIVER_CPU)
 
 
 def _run_retrain_locked(config: ExperimentConfig, targets: list[RetrainTarget], seeds: int,
@@ -176,20 +169,18 @@ def _run_retrain_locked(config: ExperimentConfig, targets: list[RetrainTarget], 
     record_retrain_sources(path, [t.sweep_dir for t in targets if t.sweep_dir])
     door.start_ray(address, resource_wait)
     in_trial = runs_in_trial(rt, runs_dir, config.cluster.driver_resource)
-    needs = trial_resources(rt.num_workers, rt.cpus_per_worker, rt.use_gpu, rt.gpus_per_worker,
-                            in_trial, config.cluster.driver_resource)
     trainable = tune.with_resources(
         tune.with_parameters(retrain_trial, base=train, targets=list(targets), runs_dir=runs_dir,
                              in_trial=in_trial),
-        trainable_resources(rt, in_trial, config.cluster.driver_resource),
+        runner.trainable_resources(rt, in_trial, config.cluster.driver_resource),
     )
     tuner = tune.Tuner(
         trainable,
         param_space={"pair": tune.grid_search(pairs)},
         tune_config=tune.TuneConfig(
-            max_concurrent_trials=concurrent_trials(needs, ray.cluster_resources(), len(pairs), None,
-                                                    "retrain.runtime"),
-            trial_dirname_creator=trial_dirname,
+            max_concurrent_trials=runner.trials_that_fit(rt, in_trial, config.cluster.driver_resource,
+                                                         ray.cluster_resources(), len(pairs), None, "retrain.runtime"),
+            trial_dirname_creator=runner.trial_dirname,
             reuse_actors=True,  # a finished trial's process runs the next: no new torch import
         ),
         run_config=tune.RunConfig(

@@ -59,14 +59,7 @@ from orchestrator.sweep_config import (
     trial_knobs,
 )
 from orchestrator.trial_exit import exits_on_stop
-from orchestrator.trial_runner import (
-    concurrent_trials,
-    DRIVER_CPU,
-    fit_in_trial,
-    trainable_resources,
-    trial_dirname,
-    trial_resources,
-)
+from orchestrator import trial_runner as runner
 from trainables.atomic_files import atomic_write_bytes
 from trainables.config import SearchConfig
 from trainables.metrics import OBJECTIVE_GOALS
@@ -91,7 +84,7 @@ def experiment_name(config: ExperimentConfig) -> str:
 def sweep_door(config: ExperimentConfig) -> StageDoor:
     """What the sweep checks before Ray starts and holds while it runs (orchestrator.stage_door)."""
     return StageDoor("sweep", experiment_dir(config), config, ((config.search.runtime, "search.runtime"),),
-                     (config.search.data,), functools.partial(check_sweep, config), DRIVER_CPU)
+                     (config.search.data,), functools.partial(check_sweep, config), runner.DRIVER_CPU)
 
 
 def check_sweep(config: ExperimentConfig, address: str | None = None) -> None:
@@ -192,7 +185,7 @@ def run_trial(config: dict, *, base: SearchConfig, seeds: list[int] | None,
 
         from trainables.ray_search import build_search_trainer
 
-        fit_in_trial(build_search_trainer(search, searches_dir, trial_id, callbacks=[TuneReportCallback()],
+        runner.fit_in_trial(build_search_trainer(search, searches_dir, trial_id, callbacks=[TuneReportCallback()],
                                           objective=objective))
     mark("trial_end", run=trial_id)
 
@@ -206,12 +199,9 @@ def proxy_objective(config: ExperimentConfig) -> ProxyObjective | None:
 
 def max_concurrent_trials(config: ExperimentConfig, cluster: dict[str, float]) -> int:
     """`sweep.max_concurrent_trials`, else as many search trials as the cluster holds now."""
-    rt = config.search.runtime
-    needs = trial_resources(rt.num_workers, rt.cpus_per_worker, rt.use_gpu, rt.gpus_per_worker,
-                            in_trial=sweep_runs_in_trial(config),
-                            driver_resource=config.cluster.driver_resource)
-    return concurrent_trials(needs, cluster, config.sweep.num_samples,
-                             config.sweep.max_concurrent_trials, "search.runtime")
+    return runner.trials_that_fit(config.search.runtime, sweep_runs_in_trial(config), config.cluster.driver_resource,
+                                  cluster, config.sweep.num_samples, config.sweep.max_concurrent_trials,
+                                  "search.runtime")
 
 
 # --- the sweep -----------------------------------------------------------------------------
@@ -267,7 +257,7 @@ def _run_sweep_locked(config: ExperimentConfig, door: StageDoor, address: str | 
             objective=proxy_objective(config), searches_dir=searches_dir,
             in_trial=sweep_runs_in_trial(config),
         ),
-        trainable_resources(config.search.runtime, sweep_runs_in_trial(config), config.cluster.driver_resource),
+        runner.trainable_resources(config.search.runtime, sweep_runs_in_trial(config), config.cluster.driver_resource),
     )
     if restoring:
         log.info("resuming the sweep in %s", path)
@@ -404,7 +394,7 @@ def _new_tuner(config: ExperimentConfig, path: str, trainable, searches_dir: str
             max_concurrent_trials=concurrency,
             # a finished trial's process runs the next one: no new process importing torch
             reuse_actors=True,
-            trial_dirname_creator=trial_dirname,
+            trial_dirname_creator=runner.trial_dirname,
         ),
         run_config=tune.RunConfig(
             name=experiment_name(config),

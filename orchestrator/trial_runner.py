@@ -98,3 +98,12 @@ def concurrent_trials(needs: dict[str, float], cluster: dict[str, float], num_tr
 
 def trial_dirname(trial) -> str:
     return f"trial_{trial.trial_id}"
+
+
+def trials_that_fit(runtime, in_trial: bool, driver_resource: str | None, cluster: dict[str, float],
+                    num_trials: int, configured: int | None, section: str) -> int:
+    """How many trials of `runtime` a stage runs at once (`concurrent_trials` of what one
+    trial holds, `trial_resources`): the sweep's and the retrain's one rule."""
+    needs = trial_resources(runtime.num_workers, runtime.cpus_per_worker, runtime.use_gpu,
+                            runtime.gpus_per_worker, in_trial, driver_resource)
+    return concurrent_trials(needs, cluster, num_trials, configured, section)

@@ -7,22 +7,15 @@ import json
 
 from orchestrator.commands.retrain_cmd import genotype_line
 from orchestrator.cluster import run_stage
-from orchestrator.config import add_config_arguments, load_config
-from orchestrator.ray_runtime import add_address_argument
-from orchestrator.resources import add_resource_arguments
-from orchestrator.run_identity import add_restart_argument
+from orchestrator.commands.stage_args import add_stage_arguments
+from orchestrator.config import load_config
 
 def add_parser(subparsers) -> None:
     parser = subparsers.add_parser(
         "pipeline", help="sweep, select, retrain the best genotypes, write the report",
         description=__doc__,
     )
-    add_config_arguments(parser)
-    add_address_argument(parser)
-    add_restart_argument(parser)
-    add_resource_arguments(parser)
-    parser.add_argument("--json", action="store_true",
-                        help="end with one JSON line: directories, report, each genotype's result")
+    add_stage_arguments(parser, json_help="end with one JSON line: directories, report, each genotype's result")
     parser.set_defaults(run=run)
 
 

@@ -14,24 +14,18 @@ import json
 import sys
 
 from orchestrator.cluster import run_stage
-from orchestrator.config import add_config_arguments, load_config
-from orchestrator.ray_runtime import add_address_argument
-from orchestrator.resources import add_resource_arguments
-from orchestrator.run_identity import add_restart_argument
+from orchestrator.commands.stage_args import add_stage_arguments
+from orchestrator.config import load_config
 
 
 def add_parser(subparsers) -> None:
     parser = subparsers.add_parser("retrain", help="train a genotype from scratch over N seeds")
-    add_config_arguments(parser)
+    add_stage_arguments(parser)
     parser.add_argument("--genotype", required=True, metavar="NAME|STRING|FILE|DIR:TRIAL|DIR:HASH",
                         help="published name, genotype string, JSON or .json file, or DIR:TRIAL_ID / DIR:HASH "
                              "of a sweep's, retrain's or pipeline's directory")
     parser.add_argument("--seeds", type=int, default=1,
                         help="how many seeds, from retrain.seed on (default 1)")
-    add_address_argument(parser)
-    add_restart_argument(parser)
-    add_resource_arguments(parser)
-    parser.add_argument("--json", action="store_true", help="end with one JSON line of results")
     parser.set_defaults(run=run)
 
 

@@ -13,21 +13,15 @@ import json
 import logging
 
 from orchestrator.cluster import run_stage
-from orchestrator.config import add_config_arguments, load_config
-from orchestrator.ray_runtime import add_address_argument
-from orchestrator.resources import add_resource_arguments
-from orchestrator.run_identity import add_restart_argument
+from orchestrator.commands.stage_args import add_stage_arguments
+from orchestrator.config import load_config
 
 log = logging.getLogger(__name__)
 
 
 def add_parser(subparsers) -> None:
     parser = subparsers.add_parser("search", help="run one αDARTS supernet search on Ray Train")
-    add_config_arguments(parser)
-    add_address_argument(parser)
-    add_restart_argument(parser)
-    add_resource_arguments(parser)
-    parser.add_argument("--json", action="store_true", help="end with one JSON line of results")
+    add_stage_arguments(parser)
     parser.set_defaults(run=run)
 
 

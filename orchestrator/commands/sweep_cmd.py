@@ -10,21 +10,15 @@ from __future__ import annotations
 import json
 
 from orchestrator.cluster import run_stage
-from orchestrator.config import add_config_arguments, load_config
-from orchestrator.ray_runtime import add_address_argument
-from orchestrator.resources import add_resource_arguments
-from orchestrator.run_identity import add_restart_argument
+from orchestrator.commands.stage_args import add_stage_arguments
+from orchestrator.config import load_config
 
 
 def add_parser(subparsers) -> None:
     parser = subparsers.add_parser("sweep", help="sweep mask ratio, seed, decoder depth... on Ray Tune")
-    add_config_arguments(parser)
-    add_address_argument(parser)
+    add_stage_arguments(parser)
     parser.add_argument("--resume", action="store_true",
                         help="continue the interrupted sweep of this name (an error if there is none)")
-    add_restart_argument(parser)
-    add_resource_arguments(parser)
-    parser.add_argument("--json", action="store_true", help="end with one JSON line of results")
     parser.set_defaults(run=run)
 
 
