@@ -14,7 +14,7 @@ from orchestrator.cluster_config import ClusterConfig
 from orchestrator.errors import UsageError
 from orchestrator.pipeline_config import PipelineConfig
 from orchestrator.sweep_config import SweepConfig
-from orchestrator.tracking import TrackingConfig
+from orchestrator.stages.tracking import TrackingConfig
 from orchestrator.validation_errors import describe_validation_error
 from orchestrator.yaml_input import DuplicateKeyError, load_strict
 from search_space.catalog import space_facts, space_names

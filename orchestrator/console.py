@@ -3,7 +3,7 @@ the CLI) and, at the start and end of a stage, where its results are and how to 
 
 Torch-free and Ray-free on purpose: the CLI imports it for every command, and `alphadarts
 dashboard` or `results` should not pay seconds of imports they never use. The progress
-table and TensorBoard logger, which need Ray Tune, are in `orchestrator.tune_output`.
+table and TensorBoard logger, which need Ray Tune, are in `orchestrator.stages.tune_output`.
 """
 
 from __future__ import annotations

@@ -66,7 +66,7 @@ def snapshot(uri: str, cache: Path | None = None) -> Path:
     a local one does. Copied once per call: run the command again to see newer results."""
     from fnmatch import fnmatch
 
-    from orchestrator.storage import is_dir, list_files, read_bytes
+    from orchestrator.cluster.storage import is_dir, list_files, read_bytes
 
     scheme, _, rest = uri.partition("://")
     name = rest.rstrip("/").rsplit("/", 1)[-1]
@@ -90,7 +90,7 @@ def resolve_target(directory: str, cache: Path | None = None) -> Target:
     """The experiment `directory` belongs to (any of its directories: orchestrator.
     experiment_dirs): its sweep's and its retrain's event files, its sweep's study. A URI's
     parts are served from local copies (`snapshot`)."""
-    from orchestrator.experiment_dirs import find_experiment
+    from orchestrator.tables.experiment_dirs import find_experiment
 
     remote = "://" in directory
     if not remote and not Path(directory).expanduser().is_dir():

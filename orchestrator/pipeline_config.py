@@ -1,5 +1,5 @@
 """The `pipeline` section of the config: which genotypes of a sweep go on to the retrain
-stage (see orchestrator/selection.py for the three rules), and with how many seeds each."""
+stage (see orchestrator/stages/selection.py for the three rules), and with how many seeds each."""
 
 from __future__ import annotations
 

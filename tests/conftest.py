@@ -41,7 +41,7 @@ os.environ.setdefault("RAY_TRAIN_ENABLE_PREEMPTION_WATCHER", "0")
 def ray_session(tmp_path_factory):
     import ray
 
-    from orchestrator.ray_runtime import ensure_ray
+    from orchestrator.cluster.ray_runtime import ensure_ray
 
     os.environ.setdefault("RAY_TRAIN_V2_ENABLED", "1")
     ensure_ray(num_cpus=2)

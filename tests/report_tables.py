@@ -1,5 +1,5 @@
 """Synthetic sweep and retrain tables for the report's tests, written the way the sweep
-(orchestrator.results) and the retrain stage (RETRAIN_SCHEMA) write them, and a parser for
+(orchestrator.tables.results) and the retrain stage (RETRAIN_SCHEMA) write them, and a parser for
 what a written page refers to. Imported by tests/unit and tests/integration (pytest puts this
 folder, the one with conftest.py, on sys.path)."""
 
@@ -14,8 +14,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from orchestrator import results
-from orchestrator.retrain_table import RETRAIN_FILE, RETRAIN_SCHEMA
+from orchestrator.tables import results
+from orchestrator.tables.retrain_table import RETRAIN_FILE, RETRAIN_SCHEMA
 from search_space import alpha_entropy, alpha_shapes, derive_genotype
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"

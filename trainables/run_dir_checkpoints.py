@@ -1,5 +1,5 @@
 """A run's checkpoints in its own directory, for loops that run outside Ray Train (a
-single-worker loop in a Tune trial: `orchestrator.in_trial`):
+single-worker loop in a Tune trial: `orchestrator.stages.in_trial`):
 `<run_dir>/checkpoint_<epoch>/state.pt`, the newest `keep` kept.
 
 The same layout and semantics as a Train run's checkpoints, so a trial's `run_dir` means the

@@ -5,7 +5,7 @@ and prints one row per trial with the seconds spent in each phase, and their mea
     python -m orchestrator.bench.phases /tmp/phases.jsonl
 
 Phases (the marks that bound them; `end` comes from the sweep driver's Tune callback
-`callbacks()`, the rest from the trial's own processes):
+`orchestrator.stages.phase_marks.callbacks()`, the rest from the trial's own processes):
   start        trial_start -> search_start: the Tune trial driver to the first line of the
                search loop (with Ray Train: the TorchTrainer's controller, the worker group's
                placement group and actors, their imports, the process group)
@@ -32,30 +32,6 @@ import sys
 from collections import defaultdict
 
 PHASES = ("start", "model", "data", "resume", "train", "evaluate", "report", "end", "total")
-
-
-def callbacks() -> list:
-    """A Tune callback marking when Tune starts and completes each trial (the driver's side
-    of the trial's process), when ALPHADARTS_PHASE_LOG is set; else none."""
-    import os
-
-    from ray import tune
-
-    from trainables.phase_log import ENV, mark
-
-    if not os.environ.get(ENV):
-        return []
-
-    class PhaseMarks(tune.Callback):
-        def on_trial_start(self, iteration, trials, trial, **info):
-            mark("tune_trial_start", run=trial.trial_id)
-
-        def on_trial_complete(self, iteration, trials, trial, **info):
-            mark("tune_trial_complete", run=trial.trial_id)
-
-        on_trial_error = on_trial_complete
-
-    return [PhaseMarks()]
 
 
 def breakdown(lines: list[dict]) -> dict[str, dict[str, float]]:

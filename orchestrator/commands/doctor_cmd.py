@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 
-from orchestrator.ray_runtime import add_address_argument
+from orchestrator.cluster.ray_runtime import add_address_argument
 
 
 def add_parser(subparsers) -> None:
@@ -34,14 +34,14 @@ def add_parser(subparsers) -> None:
 
 def run(args) -> int:
     from orchestrator import console
-    from orchestrator.cluster import is_client_address
+    from orchestrator.cluster.placement import is_client_address
     from orchestrator.errors import UsageError
 
     if is_client_address(args.address):
         raise UsageError(f"--address {args.address}: the doctor checks the machines it runs on; submit it "
                          "to the cluster instead: ray job submit --address http://HEAD:8265 -- alphadarts doctor")
     if args.address:  # at the door, in seconds: not after minutes of step checks
-        from orchestrator.ray_runtime import check_address_reachable
+        from orchestrator.cluster.ray_runtime import check_address_reachable
 
         check_address_reachable(args.address)
     from orchestrator.doctor.run import DoctorOptions, run_doctor

@@ -85,8 +85,8 @@ def run(args: argparse.Namespace) -> int:
 
 def _named(args: argparse.Namespace) -> int:
     """`--genotype REF`: the genotype as text, hash and JSON, and where it came from."""
-    from orchestrator.genotype_ref import resolve
-    from orchestrator.next_steps import command, print_next
+    from orchestrator.tables.genotype_ref import resolve
+    from orchestrator.commands.next_steps import command, print_next
 
     ref = resolve(args.genotype, args.space, space_rule=f"--space is {args.space!r}")
     genotype = ref.genotype

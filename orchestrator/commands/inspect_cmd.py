@@ -73,7 +73,7 @@ def inspect(args: argparse.Namespace) -> dict[str, object]:
         if space_name is None:
             raise UsageError("--supernet needs --space (darts or nb201): which supernet to build")
     else:
-        from orchestrator.genotype_ref import resolve, retrain_config
+        from orchestrator.tables.genotype_ref import resolve, retrain_config
 
         ref = resolve(args.genotype, args.space, space_rule=f"--space is {args.space!r}")
         space_name = ref.genotype.space

@@ -63,8 +63,8 @@ def _named(path: str | None):
 
 
 def resolve_cell(text: str):
-    """The NB-201 genotype `text` names (orchestrator.genotype_ref: any genotype reference)."""
-    from orchestrator.genotype_ref import resolve
+    """The NB-201 genotype `text` names (orchestrator.tables.genotype_ref: any genotype reference)."""
+    from orchestrator.tables.genotype_ref import resolve
 
     return resolve(text, "nb201", space_rule="lookup reads NAS-Bench-201 cells only").genotype
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 from orchestrator.commands.retrain_cmd import genotype_line
-from orchestrator.cluster import run_stage
+from orchestrator.cluster.placement import run_stage
 from orchestrator.commands.stage_args import add_stage_arguments
 from orchestrator.config import load_config
 
@@ -21,7 +21,7 @@ def add_parser(subparsers) -> None:
 
 def run(args) -> int:
     config = load_config(args.config, args.overrides)  # bad input: exit 2 before Ray loads
-    from orchestrator.pipeline import run_pipeline  # imports Ray Tune
+    from orchestrator.stages.pipeline import run_pipeline  # imports Ray Tune
 
     summary = run_stage(run_pipeline, config, address=args.address, restart=args.restart,
                         resource_wait=args.resource_wait)  # a stop: Interrupted (cli.py)
@@ -34,8 +34,8 @@ def run(args) -> int:
     for failure in summary["failed_runs"]:
         print(f"  failed: {failure['genotype_hash']} seed {failure['seed']}: {failure['error']}")
     print(f"report: {summary['report']}")
-    from orchestrator.experiment_tables import next_for
-    from orchestrator.next_steps import print_next
+    from orchestrator.tables.experiment_tables import next_for
+    from orchestrator.commands.next_steps import print_next
 
     summary["next"] = next_for(summary["experiment_dir"])
     print_next(summary["next"])

@@ -19,9 +19,9 @@ def add_parser(subparsers) -> None:
 def run(args) -> int:
     # Imported here: the other commands need not pay for matplotlib.
     from orchestrator.errors import UsageError
-    from orchestrator.experiment_dirs import find_experiment
-    from orchestrator.experiment_tables import load_tables, next_commands, winner
-    from orchestrator.next_steps import print_next
+    from orchestrator.tables.experiment_dirs import find_experiment
+    from orchestrator.tables.experiment_tables import load_tables, next_commands, winner
+    from orchestrator.commands.next_steps import print_next
     from orchestrator.report import write_report
 
     experiment = find_experiment(args.experiment_dir)

@@ -24,11 +24,11 @@ def add_parser(subparsers) -> None:
 
 def run(args) -> int:
     from orchestrator.errors import UsageError
-    from orchestrator.experiment_dirs import find_experiment
-    from orchestrator.experiment_tables import load_tables, next_commands
-    from orchestrator.next_steps import print_next
-    from orchestrator.results_view import parts
-    from orchestrator.storage import join, write_bytes
+    from orchestrator.tables.experiment_dirs import find_experiment
+    from orchestrator.tables.experiment_tables import load_tables, next_commands
+    from orchestrator.commands.next_steps import print_next
+    from orchestrator.tables.results_view import parts
+    from orchestrator.cluster.storage import join, write_bytes
 
     experiment = find_experiment(args.experiment_dir)
     tables = load_tables(experiment)

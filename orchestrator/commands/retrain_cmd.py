@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import sys
 
-from orchestrator.cluster import run_stage
+from orchestrator.cluster.placement import run_stage
 from orchestrator.commands.stage_args import add_stage_arguments
 from orchestrator.config import load_config
 
@@ -40,9 +40,9 @@ def genotype_line(g: dict) -> str:
 
 def run(args) -> int:
     config = load_config(args.config, args.overrides)  # bad input: exit 2 before Ray loads
-    from orchestrator.experiment_tables import next_for
-    from orchestrator.next_steps import print_next
-    from orchestrator.retrain import resolve_genotype, run_retrain  # imports pyarrow; Ray later
+    from orchestrator.tables.experiment_tables import next_for
+    from orchestrator.commands.next_steps import print_next
+    from orchestrator.stages.retrain import resolve_genotype, run_retrain  # imports pyarrow; Ray later
 
     target = resolve_genotype(config.retrain.space, args.genotype)
     summary = run_stage(run_retrain, config, address=args.address, targets=[target], seeds=args.seeds,

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import logging
 
-from orchestrator.cluster import run_stage
+from orchestrator.cluster.placement import run_stage
 from orchestrator.commands.stage_args import add_stage_arguments
 from orchestrator.config import load_config
 
@@ -27,7 +27,7 @@ def add_parser(subparsers) -> None:
 
 def run(args) -> int:
     config = load_config(args.config, args.overrides)  # bad input: exit 2 before torch loads
-    from orchestrator.search_run import run_search_on_ray
+    from orchestrator.stages.search_run import run_search_on_ray
 
     summary = run_stage(run_search_on_ray, config, address=args.address, restart=args.restart,
                         resource_wait=args.resource_wait)
@@ -43,8 +43,8 @@ def run(args) -> int:
         f"{last['weights_acc']:.4f}  mim_loss {last['mim_loss']:.4f}  "
         f"param-free ops {last['param_free_ops']}"
     )
-    from orchestrator.next_steps import command, configured_seeds, print_next
-    from orchestrator.storage import is_uri, join
+    from orchestrator.commands.next_steps import command, configured_seeds, print_next
+    from orchestrator.cluster.storage import is_uri, join
 
     if not is_uri(summary["run_dir"]):  # the commands below read local files
         genotype_file = join(summary["run_dir"], "genotype.json")

@@ -4,9 +4,9 @@ CONFIG and --set, --address, --restart, the resource wait and --json."""
 from __future__ import annotations
 
 from orchestrator.config import add_config_arguments
-from orchestrator.ray_runtime import add_address_argument
-from orchestrator.resources import add_resource_arguments
-from orchestrator.run_identity import add_restart_argument
+from orchestrator.cluster.ray_runtime import add_address_argument
+from orchestrator.cluster.resources import add_resource_arguments
+from orchestrator.cluster.run_identity import add_restart_argument
 
 JSON_HELP = "end with one JSON line of results"
 

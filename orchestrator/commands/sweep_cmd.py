@@ -1,6 +1,6 @@
 """`alphadarts sweep CONFIG`: the αDARTS knob sweep on Ray Tune (Optuna TPE + ASHA).
 
-Writes the experiment directory `<output_dir>/<name>-sweep/` (see orchestrator/sweep.py and
+Writes the experiment directory `<output_dir>/<name>-sweep/` (see orchestrator/stages/sweep.py and
 docs/sweep.md). Rerunning the same name, or `--resume`, continues an interrupted sweep:
 finished trials are kept, unfinished ones continue from their last checkpoint.
 """
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 
-from orchestrator.cluster import run_stage
+from orchestrator.cluster.placement import run_stage
 from orchestrator.commands.stage_args import add_stage_arguments
 from orchestrator.config import load_config
 
@@ -26,7 +26,7 @@ def run(args) -> int:
     from orchestrator.interrupts import Interrupted
 
     config = load_config(args.config, args.overrides)  # bad input: exit 2 before Ray loads
-    from orchestrator.sweep import experiment_dir, run_sweep, where_sweep_stopped  # imports Ray Tune
+    from orchestrator.stages.sweep import experiment_dir, run_sweep, where_sweep_stopped  # imports Ray Tune
 
     summary = run_stage(run_sweep, config, address=args.address, resume=args.resume, restart=args.restart,
                         resource_wait=args.resource_wait)
@@ -42,8 +42,8 @@ def run(args) -> int:
         print(f"best: trial {best['trial_id']} {knobs}: {best['metric']} {best['objective']:.4f} "
               f"after {best['epochs']} epochs")
         print(f"genotype: {best['genotype']}")
-    from orchestrator.experiment_tables import next_for
-    from orchestrator.next_steps import print_next
+    from orchestrator.tables.experiment_tables import next_for
+    from orchestrator.commands.next_steps import print_next
 
     print_next(next_for(summary["experiment_dir"]))
     if args.json:

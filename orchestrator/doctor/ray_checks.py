@@ -1,5 +1,5 @@
 """The doctor's searches through Ray Train: a real `TorchTrainer` run on the project's own
-search path (`orchestrator.search_run.run_search_on_ray`), 2 quickstart-size epochs on the
+search path (`orchestrator.stages.search_run.run_search_on_ray`), 2 quickstart-size epochs on the
 device, and with 2 GPUs or more a 2-worker NCCL search with SyncBatchNorm under bf16, whose
 α must be identical on both ranks after every epoch (each epoch report carries every rank's
 α digest: `alpha_rank_digests`)."""
@@ -18,7 +18,7 @@ FINITE = ("weights_ce", "alpha_ce", "alpha_acc", "mim_loss", "alpha_entropy")
 
 
 def check_ray_search(config: ExperimentConfig, address: str | None, label: str) -> dict:
-    from orchestrator.search_run import run_search_on_ray
+    from orchestrator.stages.search_run import run_search_on_ray
 
     row = {"check": "ray", "order": config.search.order, "switch": label}
     started = time.perf_counter()

@@ -64,7 +64,7 @@ def _label(config) -> str:
 
 
 def _cluster_gpus(address: str | None) -> float:
-    from orchestrator.ray_runtime import ensure_ray
+    from orchestrator.cluster.ray_runtime import ensure_ray
 
     ensure_ray(address)
     import ray

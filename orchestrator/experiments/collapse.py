@@ -7,7 +7,7 @@ sweep's own objective and selection, in-process (no Ray).
    the entropy of softmax(α) and the mean strongest-op weight. Its final genotype is scored
    as a sweep scores it: `proxy_acc`, the genotype trained from scratch by the `proxy`
    section and measured on the held-out images.
-2. The pipeline's default selection (`orchestrator.selection`, `by: mask_ratio`) picks the
+2. The pipeline's default selection (`orchestrator.stages.selection`, `by: mask_ratio`) picks the
    best genotype of each mask ratio by that score.
 3. Each selected genotype is trained from scratch with the `retrain` section over
    `--retrain-seeds` seeds; its final-epoch test accuracy (the test split, read only here)
@@ -151,7 +151,7 @@ def select(runs: list[dict]) -> list[dict]:
     import pandas as pd
 
     from orchestrator.pipeline_config import SelectConfig
-    from orchestrator.selection import select_genotypes
+    from orchestrator.stages.selection import select_genotypes
     from search_space import genotype_from_dict
 
     rows = []

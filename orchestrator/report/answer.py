@@ -1,14 +1,14 @@
 """The report's answer to the method's question: does MIM find better cells than plain DARTS?
 
 Its table, per mask ratio the retrained test accuracy of the genotypes found there beside
-the collapse signals of the ratio's searches, is orchestrator.answer_table's; drawn here."""
+the collapse signals of the ratio's searches, is orchestrator.tables.answer_table's; drawn here."""
 
 from __future__ import annotations
 
 import pandas as pd
 
 from orchestrator.report.figures import new_figure
-from orchestrator.results import ENDED
+from orchestrator.tables.results import ENDED
 
 
 def plot_answer(answer: pd.DataFrame, trials: pd.DataFrame):

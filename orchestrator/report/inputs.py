@@ -8,9 +8,9 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from orchestrator import results
-from orchestrator.retrain_table import RETRAIN_FILE, load_retrain
-from orchestrator.storage import join, read_parquet
+from orchestrator.tables import results
+from orchestrator.tables.retrain_table import RETRAIN_FILE, load_retrain
+from orchestrator.cluster.storage import join, read_parquet
 
 
 @dataclass(frozen=True)

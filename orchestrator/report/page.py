@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from orchestrator import results
+from orchestrator.tables import results
 from orchestrator.report import html
 from orchestrator.report.alphas import alpha_history, plot_alpha_history
-from orchestrator.answer_table import answer_by_mask_ratio
+from orchestrator.tables.answer_table import answer_by_mask_ratio
 from orchestrator.report.answer import plot_answer
 from orchestrator.report.benchmark import has_benchmark, plot_benchmark_curves
 from orchestrator.report.cells import draw_genotype
@@ -22,7 +22,7 @@ from orchestrator.report.figures import png_bytes
 from orchestrator.report.inputs import ReportInputs
 from orchestrator.report.knobs import plot_objective_vs_knob
 from orchestrator.report.winner import Winner, choose_winner
-from orchestrator.retrain_table import genotype_leaderboard
+from orchestrator.tables.retrain_table import genotype_leaderboard
 from search_space import NB201_EDGES, DartsGenotype, Genotype
 from trainables.metrics import metric
 

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from orchestrator import results
+from orchestrator.tables import results
 from orchestrator.report.inputs import ReportInputs
-from orchestrator.retrain_table import genotype_leaderboard
+from orchestrator.tables.retrain_table import genotype_leaderboard
 from search_space import Genotype, genotype_from_dict, parse_genotype
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from orchestrator.report.inputs import ReportInputs, load_inputs
 from orchestrator.report.page import build_report
-from orchestrator.storage import join, write_bytes
+from orchestrator.cluster.storage import join, write_bytes
 
 REPORT_FILE = "report.html"
 ASSET_FOLDER = "report"

@@ -85,7 +85,7 @@ def _kill_one_worker_after_checkpoint(process: subprocess.Popen, run_dir: Path, 
     that checkpoint's epoch and history."""
     from ray.util.state import list_actors
 
-    from orchestrator.search_run import latest_checkpoint
+    from orchestrator.stages.search_run import latest_checkpoint
     from trainables.checkpoint import load_state
 
     job = None  # the driver's job id, looked up once its first checkpoint exists
@@ -161,7 +161,7 @@ def test_ctrl_c_says_how_to_resume_and_the_resumed_run_matches_uninterrupted(ray
 
     import psutil  # vendored by Ray, on the path once ray is imported (ray_session)
 
-    from orchestrator.search_run import latest_checkpoint
+    from orchestrator.stages.search_run import latest_checkpoint
     from trainables.checkpoint import load_state
 
     args = search_args(tmp_path, "stopped")

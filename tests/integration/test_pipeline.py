@@ -20,7 +20,7 @@ from report_tables import CHROMIUM, browser_check, page_refs, tensorboard_hparam
 
 from orchestrator.cli import main
 from orchestrator.dashboard import Dashboards, ray_dashboard_url, resolve_target
-from orchestrator.retrain_table import RETRAIN_SCHEMA
+from orchestrator.tables.retrain_table import RETRAIN_SCHEMA
 from search_space import build_network, count_parameters, genotype_from_dict
 
 pytestmark = pytest.mark.ray

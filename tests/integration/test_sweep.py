@@ -14,7 +14,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
-from orchestrator import results
+from orchestrator.tables import results
 from orchestrator.cli import main
 from helpers import tiny_proxy, tiny_search
 

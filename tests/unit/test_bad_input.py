@@ -22,12 +22,12 @@ import yaml
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-import orchestrator.ray_runtime
-import orchestrator.search_run
-import orchestrator.sweep
+import orchestrator.cluster.ray_runtime
+import orchestrator.stages.search_run
+import orchestrator.stages.sweep
 from orchestrator.cli import COMMANDS, main
 from orchestrator.config import _read_yaml, load_config
-from orchestrator.run_guards import flatten
+from orchestrator.stages.run_guards import flatten
 
 # Strings come from explicit alphabets. With st.text()'s and st.from_regex's default ones,
 # hypothesis first tabulates every Unicode code point (its category, or whether UTF-8 encodes
@@ -48,7 +48,7 @@ CONFIG_COMMANDS = {
     "search": [], "sweep": [], "pipeline": [], "retrain": ["--genotype", "DARTS_V2"],
 }
 QUICKSTART = _read_yaml("quickstart")
-REAL_ENSURE_RAY = orchestrator.ray_runtime.ensure_ray
+REAL_ENSURE_RAY = orchestrator.cluster.ray_runtime.ensure_ray
 
 
 class RayStarted(AssertionError):
@@ -62,11 +62,11 @@ def no_ray(monkeypatch):
     def refuse(*args, **kwargs):
         raise RayStarted("Ray was started for bad input")
 
-    monkeypatch.setattr(orchestrator.ray_runtime, "ensure_ray", refuse)  # every stage's door asks it
+    monkeypatch.setattr(orchestrator.cluster.ray_runtime, "ensure_ray", refuse)  # every stage's door asks it
     # the CIFAR door asks whether the download host answers: here it never does
     monkeypatch.setattr("trainables.download_check.download_reachable", lambda *a, **k: False)
     # this machine as the checks see it: 2 CPUs, no GPU (also on a machine that has one)
-    monkeypatch.setattr("orchestrator.resources.local_capacity", lambda: {"CPU": 2.0, "GPU": 0.0})
+    monkeypatch.setattr("orchestrator.cluster.resources.local_capacity", lambda: {"CPU": 2.0, "GPU": 0.0})
 
 
 def run_cli(argv: list[str]) -> tuple[int, str, str]:
@@ -437,7 +437,7 @@ def test_unreachable_address_fails_in_seconds(monkeypatch, address, needle):
 
     address = address.replace("CLOSED", str(_closed_port()))
     monkeypatch.setattr(ray, "init", lambda *a, **k: pytest.fail("ray.init was called"))
-    monkeypatch.setattr(orchestrator.ray_runtime, "ensure_ray", REAL_ENSURE_RAY)
+    monkeypatch.setattr(orchestrator.cluster.ray_runtime, "ensure_ray", REAL_ENSURE_RAY)
     assert_bad_input(["search", "quickstart", "--address", address, "--set", "output_dir=/nonexistent/x"], needle)
 
 

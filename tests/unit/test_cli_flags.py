@@ -2,7 +2,8 @@
 
 import pytest
 
-from orchestrator import console, tune_output
+from orchestrator import console
+from orchestrator.stages import tune_output
 from orchestrator.cli import build_parser, main, version
 
 

@@ -8,12 +8,13 @@ from pathlib import Path
 import optuna
 import pytest
 
-from orchestrator import results, storage
-from orchestrator.cluster import is_client_address, storage_problem
+from orchestrator.tables import results
+from orchestrator.cluster import storage
+from orchestrator.cluster.placement import is_client_address, storage_problem
 from orchestrator.config import load_config
 from orchestrator.errors import UsageError
-from orchestrator.run_guards import check_same_config
-from orchestrator.trial_runner import DRIVER_CPU, concurrent_trials, driver_resources, trial_resources
+from orchestrator.stages.run_guards import check_same_config
+from orchestrator.stages.trial_runner import DRIVER_CPU, concurrent_trials, driver_resources, trial_resources
 from tests.helpers import run_cli
 
 META = {"metric": "alpha_acc", "mode": "max", "knobs": ["mask_ratio", "seed"], "epochs": 2,
@@ -59,7 +60,7 @@ def test_trial_drivers_take_the_driver_resource_and_no_cpu_when_one_is_named():
 def test_a_driver_resource_keeps_single_worker_runs_off_the_head():
     """A trial that would run its loop in its own process (one worker) runs it on Ray Train
     instead when drivers are pinned to the head: the head must not train."""
-    from orchestrator.in_trial import runs_in_trial
+    from orchestrator.stages.in_trial import runs_in_trial
     from trainables.config import WorkerResources
 
     one = WorkerResources(num_workers=1)
@@ -179,7 +180,7 @@ def test_ray_client_connects_again_when_its_server_process_died_at_start(monkeyp
     other errors, and a second failure, are raised as they are."""
     import ray
 
-    from orchestrator import ray_runtime
+    from orchestrator.cluster import ray_runtime
 
     died = ConnectionAbortedError("Initialization failure from server:\nTraceback ...\nRuntimeError: "
                                   "Starting Ray client server failed. See ray_client_server_23000.err")

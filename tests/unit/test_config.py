@@ -87,7 +87,7 @@ def test_another_search_space_moves_the_retrain_section_with_it():
 
 
 def test_tracking_takes_an_mlflow_uri_and_is_off_by_default():
-    from orchestrator.tracking import tracking_callbacks
+    from orchestrator.stages.tracking import tracking_callbacks
 
     config = load_config("quickstart")
     assert config.tracking.mlflow is None and tracking_callbacks(config.tracking, "x") == []
@@ -99,7 +99,7 @@ def test_tracking_takes_an_mlflow_uri_and_is_off_by_default():
 def test_mlflow_tracking_without_mlflow_is_refused_at_the_door(monkeypatch):
     import importlib.util
 
-    from orchestrator.tracking import check_tracking
+    from orchestrator.stages.tracking import check_tracking
 
     real = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "mlflow" else real(name, *a))

@@ -3,7 +3,8 @@ alone at most every interval, always at the end (no Ray run)."""
 
 from types import SimpleNamespace
 
-from orchestrator import console, tune_output
+from orchestrator import console
+from orchestrator.stages import tune_output
 
 
 def _trial(trial_id, status, iteration=None):

@@ -17,7 +17,7 @@ from report_tables import tensorboard_hparams
 from test_importance import _study
 
 from orchestrator.cli import main
-from orchestrator.tune_output import ScalarTBXLoggerCallback
+from orchestrator.stages.tune_output import ScalarTBXLoggerCallback
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -17,8 +17,8 @@ from helpers import run_cli
 from report_tables import make_retrain, make_sweep
 
 from orchestrator.config import load_config
-from orchestrator.experiment_dirs import find_experiment, record_pipeline, record_retrain_sources
-from orchestrator.genotype_ref import FORMS
+from orchestrator.tables.experiment_dirs import find_experiment, record_pipeline, record_retrain_sources
+from orchestrator.tables.genotype_ref import FORMS
 
 KINDS = ("pipeline", "sweep", "retrain")
 
@@ -242,7 +242,7 @@ def _trial_sharing_a_prefix(sweep: Path) -> str:
     """Add a trial whose genotype's hash starts as another's does; return that first digit."""
     import numpy as np
 
-    from orchestrator import results
+    from orchestrator.tables import results
     from search_space import alpha_shapes, derive_genotype
 
     trials, meta = results.load_trials(str(sweep))

@@ -43,9 +43,9 @@ class _InProcessTrainer:
 def in_process_search(monkeypatch):
     import trainables.ray_search
 
-    monkeypatch.setattr("orchestrator.ray_runtime.ensure_ray", lambda address=None: None)
-    monkeypatch.setattr("orchestrator.stage_door.check_cluster_resources", lambda *a, **k: None)
-    monkeypatch.setattr("orchestrator.cluster.check_storage", lambda config: None)
+    monkeypatch.setattr("orchestrator.cluster.ray_runtime.ensure_ray", lambda address=None: None)
+    monkeypatch.setattr("orchestrator.stages.stage_door.check_cluster_resources", lambda *a, **k: None)
+    monkeypatch.setattr("orchestrator.cluster.placement.check_storage", lambda config: None)
     monkeypatch.setattr(trainables.ray_search, "build_search_trainer",
                         lambda config, storage_path, name, **_: _InProcessTrainer(config))
 
@@ -89,9 +89,9 @@ def test_a_non_finite_loss_fails_its_trial_which_records_why(monkeypatch, tmp_pa
     test_failing_trials_are_recorded_and_the_sweep_goes_on.)"""
     from ray import cloudpickle
 
-    from orchestrator.recorder import SweepRecorder
-    from orchestrator.results import TRIALS_FILE
-    from orchestrator.trial_runner import TrialFailed, fit_in_trial
+    from orchestrator.stages.recorder import SweepRecorder
+    from orchestrator.tables.results import TRIALS_FILE
+    from orchestrator.stages.trial_runner import TrialFailed, fit_in_trial
     from trainables.config import SearchConfig
 
     monkeypatch.setattr("trainables.search_loop.load_images", _poisoned)

@@ -96,7 +96,7 @@ def test_an_empty_class_folder_is_refused_before_ray_starts(tmp_path, monkeypatc
     def no_ray(address=None, **_):
         raise AssertionError("Ray started despite bad data")
 
-    monkeypatch.setattr("orchestrator.ray_runtime.ensure_ray", no_ray)
+    monkeypatch.setattr("orchestrator.cluster.ray_runtime.ensure_ray", no_ray)
     code, out, err = run_cli(capsys, "search", "quickstart", "--set", "search.data.dataset=folder",
                              "--set", f"search.data.root={root}")
     assert code == 2 and out == ""

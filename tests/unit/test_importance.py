@@ -7,9 +7,9 @@ import json
 import optuna
 import pytest
 
-from orchestrator import results
+from orchestrator.tables import results
 from orchestrator.cli import main
-from orchestrator.importance import param_importances
+from orchestrator.tables.importance import param_importances
 
 META = {"metric": "alpha_acc", "mode": "max", "knobs": ["mask_ratio", "seed", "decoder_depth"],
         "epochs": 2, "space": "darts", "study_name": "t"}

@@ -69,9 +69,9 @@ def stub_search(monkeypatch, tmp_path):
         made["trainer"] = _TrainLikeTrainer(Path(storage_path) / name, made["signal"])
         return made["trainer"]
 
-    monkeypatch.setattr("orchestrator.ray_runtime.ensure_ray", lambda address=None: None)
-    monkeypatch.setattr("orchestrator.stage_door.check_cluster_resources", lambda *a, **k: None)
-    monkeypatch.setattr("orchestrator.cluster.check_storage", lambda config: None)
+    monkeypatch.setattr("orchestrator.cluster.ray_runtime.ensure_ray", lambda address=None: None)
+    monkeypatch.setattr("orchestrator.stages.stage_door.check_cluster_resources", lambda *a, **k: None)
+    monkeypatch.setattr("orchestrator.cluster.placement.check_storage", lambda config: None)
     monkeypatch.setattr(trainables.ray_search, "build_search_trainer", build)
     # the caller's SIGTERM handler: Python's default, whatever an earlier test in this
     # process left installed (the command must hand this one back)
@@ -103,7 +103,7 @@ def test_search_stopped_before_its_first_checkpoint(monkeypatch, tmp_path, capsy
     def slow_ray(address=None):
         _send(signal.SIGTERM)  # still starting Ray: nothing saved yet
 
-    monkeypatch.setattr("orchestrator.ray_runtime.ensure_ray", slow_ray)
+    monkeypatch.setattr("orchestrator.cluster.ray_runtime.ensure_ray", slow_ray)
     argv = ["search", "quickstart", "--set", f"output_dir={tmp_path}", *SMALL]
     exit_code, _, err = run_cli(capsys, *argv)
     assert exit_code == 143
@@ -127,7 +127,7 @@ def _signal_tunes_handler(signum: int) -> None:
 def _tune_like_run(path: Path, signum: int):
     """A stand-in for `run_sweep`: gets `signum` in Tune's handler and returns the sweep's
     summary, unfinished."""
-    from orchestrator.results import write_trials
+    from orchestrator.tables.results import write_trials
 
     def run_sweep(config, address=None, resume=False, **_):
         _signal_tunes_handler(signum)
@@ -148,7 +148,7 @@ def _tune_like_run(path: Path, signum: int):
 def test_a_stopped_sweep_says_how_many_trials_finished(monkeypatch, tmp_path, capsys, signum, code,
                                                        command, says, resume_flag):
     sweep_dir = tmp_path / "s-sweep"
-    monkeypatch.setattr(f"orchestrator.{command}.run_sweep", _tune_like_run(sweep_dir, signum))
+    monkeypatch.setattr(f"orchestrator.stages.{command}.run_sweep", _tune_like_run(sweep_dir, signum))
     argv = [command, "quickstart", "--set", f"output_dir={tmp_path}", "--set", "name=s"]
     exit_code, out, err = run_cli(capsys, *argv)
     line = _last_line(err)
@@ -176,9 +176,9 @@ def test_retrain_stopped_records_the_unfinished_runs(monkeypatch, tmp_path, caps
             return [SimpleNamespace(config={"pair": self.pairs[0]}, metrics=done, error=None),
                     SimpleNamespace(config={"pair": self.pairs[1]}, metrics={**done, "epoch": 1}, error=None)]
 
-    monkeypatch.setattr("orchestrator.ray_runtime.ensure_ray", lambda address=None: None)
-    monkeypatch.setattr("orchestrator.stage_door.check_cluster_resources", lambda *a, **k: None)
-    monkeypatch.setattr("orchestrator.cluster.check_storage", lambda config: None)
+    monkeypatch.setattr("orchestrator.cluster.ray_runtime.ensure_ray", lambda address=None: None)
+    monkeypatch.setattr("orchestrator.stages.stage_door.check_cluster_resources", lambda *a, **k: None)
+    monkeypatch.setattr("orchestrator.cluster.placement.check_storage", lambda config: None)
     monkeypatch.setattr(ray, "cluster_resources", lambda: {"CPU": 2.0})
     monkeypatch.setattr(tune, "Tuner", TuneLikeTuner)
     monkeypatch.setattr(tune, "with_parameters", lambda fn, **_: fn)
@@ -191,7 +191,7 @@ def test_retrain_stopped_records_the_unfinished_runs(monkeypatch, tmp_path, caps
     assert "stopped in the retrain stage with 1 of 2 runs finished" in line
     assert _resume_argv(line) == argv
 
-    from orchestrator.retrain_table import load_retrain
+    from orchestrator.tables.retrain_table import load_retrain
 
     table = load_retrain(str(tmp_path / "quickstart-retrain"))
     assert table.sort_values("seed")["status"].tolist() == ["TERMINATED", "STOPPED"]
@@ -203,7 +203,7 @@ def test_a_local_ray_is_our_own_and_sigterm_stays_ours_after_ray_init(monkeypatc
     handler with its own (sys.exit) plus a native one that dumps a stack trace."""
     import ray
 
-    from orchestrator.ray_runtime import ensure_ray
+    from orchestrator.cluster.ray_runtime import ensure_ray
 
     calls = []
 
@@ -222,7 +222,7 @@ def test_a_local_ray_is_our_own_and_sigterm_stays_ours_after_ray_init(monkeypatc
         assert kwargs["address"] == "local" and kwargs["num_cpus"] == 2 and kwargs["include_dashboard"]
         assert signal.getsignal(signal.SIGTERM) is interrupts._on_sigterm
         calls.clear()
-        monkeypatch.setattr("orchestrator.ray_runtime.check_address_reachable", lambda address: None)
+        monkeypatch.setattr("orchestrator.cluster.ray_runtime.check_address_reachable", lambda address: None)
         ensure_ray("10.0.0.1:6379")  # an address given: that cluster is joined
         assert calls[0]["address"] == "10.0.0.1:6379"
     finally:

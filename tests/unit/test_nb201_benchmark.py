@@ -21,7 +21,7 @@ from nb201_bench_files import (
     write_bz2_pickle,
     write_cell,
 )
-from orchestrator import results
+from orchestrator.tables import results
 from orchestrator.cli import main
 from search_space import parse_genotype
 from trainables.nb201_benchmark import Nb201Benchmark, NotInBenchmark
@@ -160,7 +160,7 @@ def test_a_sweeps_tables_carry_the_benchmark_columns_and_results_shows_them(tmp_
 
     import pandas as pd
 
-    from orchestrator.recorder import SweepRecorder
+    from orchestrator.stages.recorder import SweepRecorder
 
     meta = {"metric": "alpha_acc", "mode": "max", "knobs": ["seed"], "epochs": 2, "space": "nb201", "study_name": "t"}
     cell = parse_genotype("nb201", CELL_11)

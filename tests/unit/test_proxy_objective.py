@@ -10,7 +10,7 @@ import torch
 
 from orchestrator.config import load_config
 from orchestrator.errors import UsageError
-from orchestrator.sweep import proxy_objective
+from orchestrator.stages.sweep import proxy_objective
 from search_space import parse_genotype
 from trainables.data import load_images
 from trainables.proxy_objective import ProxyObjective, ProxyScoredReporter
@@ -159,7 +159,7 @@ def test_the_proxy_section_must_hold_out_images_of_the_searchs_dataset():
 
 
 def test_a_sweep_without_a_proxy_section_is_refused_at_its_door():
-    from orchestrator.sweep import check_sweep
+    from orchestrator.stages.sweep import check_sweep
 
     config = load_config("quickstart", ["proxy=null"])  # a search needs no proxy
     with pytest.raises(UsageError, match="needs a proxy section"):

@@ -7,7 +7,7 @@ import os
 import subprocess
 import sys
 
-from orchestrator.ray_logs import SKIP_VARIABLE, skip_pattern
+from orchestrator.cluster.ray_logs import SKIP_VARIABLE, skip_pattern
 
 #: as the console showed them (prefix "(TrainController pid=...)" / "(raylet)" aside)
 WATCHER = ("[2026-12-04 07:45:41,856 E 3795 3911] core_worker.cc:2465: Actor with class name: "

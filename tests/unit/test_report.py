@@ -14,10 +14,10 @@ import pytest
 from PIL import Image
 from report_tables import PNG_MAGIC, PageRefs, make_retrain, make_sweep, page_refs
 
-from orchestrator import results
+from orchestrator.tables import results
 from orchestrator.cli import main
 from orchestrator.report import REPORT_FILE, write_report
-from orchestrator.retrain_table import (
+from orchestrator.tables.retrain_table import (
     RETRAIN_FILE,
     RETRAIN_SCHEMA,
     genotype_leaderboard,

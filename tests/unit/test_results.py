@@ -9,9 +9,9 @@ import pyarrow.parquet as pq
 import pytest
 from ray import cloudpickle
 
-from orchestrator import results
+from orchestrator.tables import results
 from orchestrator.cli import main
-from orchestrator.recorder import SweepRecorder
+from orchestrator.stages.recorder import SweepRecorder
 from search_space import parse_genotype
 from trainables.checkpoint import STATE_FILE, save_state
 

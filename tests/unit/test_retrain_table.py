@@ -7,10 +7,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from orchestrator import results
+from orchestrator.tables import results
 from orchestrator.errors import UsageError
-from orchestrator.retrain import resolve_genotype
-from orchestrator.retrain_table import RETRAIN_SCHEMA, genotype_leaderboard, merge_retrain
+from orchestrator.stages.retrain import resolve_genotype
+from orchestrator.tables.retrain_table import RETRAIN_SCHEMA, genotype_leaderboard, merge_retrain
 from search_space import parse_genotype
 
 V1 = parse_genotype("darts", "DARTS_V1")
@@ -95,8 +95,8 @@ def test_retrain_cli_rejects_bad_input_before_ray(capsys, tmp_path):
 
 
 def test_target_from_a_selected_candidate():
-    from orchestrator.retrain import RetrainTarget
-    from orchestrator.selection import Candidate
+    from orchestrator.stages.retrain import RetrainTarget
+    from orchestrator.stages.selection import Candidate
 
     candidate = Candidate(genotype_hash=V1.key, genotype=str(V1), genotype_json=V1.to_json(), objective=0.5,
                           source_trials=("a1", "c3"), knobs={"mask_ratio": 0.25})

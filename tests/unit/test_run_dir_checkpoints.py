@@ -51,7 +51,7 @@ def test_an_object_store_path_is_refused():
 def test_which_runs_skip_ray_train():
     """One worker, no worker restarts, a file-system path: the loop runs in the Tune trial.
     Several workers, restarts (Ray Train's), or an object store: a Ray Train run."""
-    from orchestrator.in_trial import runs_in_trial
+    from orchestrator.stages.in_trial import runs_in_trial
     from trainables.config import WorkerResources
 
     assert runs_in_trial(WorkerResources(), "/runs/x")

@@ -8,13 +8,13 @@ import shlex
 import pytest
 from helpers import register_train_checkpoint
 
-import orchestrator.resources as resources
-import orchestrator.ray_runtime
-import orchestrator.search_run
+import orchestrator.cluster.resources as resources
+import orchestrator.cluster.ray_runtime
+import orchestrator.stages.search_run
 from orchestrator.cli import main
 from orchestrator.config import load_config
 from orchestrator.errors import UsageError
-from orchestrator.run_identity import CONFIG_FILE, check_run_dir, move_aside, record_run_dir
+from orchestrator.cluster.run_identity import CONFIG_FILE, check_run_dir, move_aside, record_run_dir
 
 
 def dumped(*overrides: str) -> dict:
@@ -80,7 +80,7 @@ def test_a_damaged_config_file_is_bad_input(tmp_path):
 
 
 def test_search_rerun_with_another_mask_ratio_is_exit_2_before_ray(tmp_path, capsys, monkeypatch):
-    monkeypatch.setattr(orchestrator.ray_runtime, "ensure_ray", lambda *a, **k: pytest.fail("Ray started"))
+    monkeypatch.setattr(orchestrator.cluster.ray_runtime, "ensure_ray", lambda *a, **k: pytest.fail("Ray started"))
     record_run_dir(str(tmp_path / "quickstart"), dumped(f"output_dir={tmp_path}"), "search")
     code = main(["search", "quickstart", "--set", f"output_dir={tmp_path}",
                  "--set", "search.mim.mask_ratio=0.25"])
@@ -89,7 +89,7 @@ def test_search_rerun_with_another_mask_ratio_is_exit_2_before_ray(tmp_path, cap
 
 
 def test_a_corrupt_checkpoint_to_resume_is_exit_2_before_ray(tmp_path, capsys, monkeypatch):
-    monkeypatch.setattr(orchestrator.ray_runtime, "ensure_ray", lambda *a, **k: pytest.fail("Ray started"))
+    monkeypatch.setattr(orchestrator.cluster.ray_runtime, "ensure_ray", lambda *a, **k: pytest.fail("Ray started"))
     run = tmp_path / "quickstart"
     record_run_dir(str(run), dumped(f"output_dir={tmp_path}"), "search")
     (register_train_checkpoint(run, "checkpoint_x", epoch=1) / "state.pt").write_bytes(b"not a checkpoint")
@@ -105,13 +105,13 @@ def test_a_corrupt_checkpoint_to_resume_is_exit_2_before_ray(tmp_path, capsys, m
     def ray_starts(*a, **k):
         raise RayStarted
 
-    monkeypatch.setattr(orchestrator.ray_runtime, "ensure_ray", ray_starts)
+    monkeypatch.setattr(orchestrator.cluster.ray_runtime, "ensure_ray", ray_starts)
     with pytest.raises(RayStarted):
         main(["search", "quickstart", "--set", f"output_dir={tmp_path}", "--restart"])
 
 
 def test_a_finished_search_prints_its_result_without_ray(tmp_path, capsys, monkeypatch):
-    monkeypatch.setattr(orchestrator.ray_runtime, "ensure_ray", lambda *a, **k: pytest.fail("Ray started"))
+    monkeypatch.setattr(orchestrator.cluster.ray_runtime, "ensure_ray", lambda *a, **k: pytest.fail("Ray started"))
     args = ["search", "quickstart", "--set", f"output_dir={tmp_path}", "--set", "search.epochs=1"]
     run = tmp_path / "quickstart"
     record_run_dir(str(run), dumped(f"output_dir={tmp_path}", "search.epochs=1"), "search")
@@ -187,7 +187,7 @@ def test_autoscaling_cluster_that_grows_in_time(monkeypatch):
 def test_reachable_address_passes():
     import socket
 
-    from orchestrator.ray_runtime import check_address_reachable
+    from orchestrator.cluster.ray_runtime import check_address_reachable
 
     with socket.socket() as server:
         server.bind(("127.0.0.1", 0))

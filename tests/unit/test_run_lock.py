@@ -4,7 +4,7 @@ before Ray starts, with exit 2 and one line, and leaves the first one's files al
 import pytest
 
 from helpers import run_cli
-from orchestrator.run_lock import exclusive, lock_path
+from orchestrator.cluster.run_lock import exclusive, lock_path
 
 
 def _no_ray(address=None, **_):
@@ -15,7 +15,7 @@ def _no_ray(address=None, **_):
     ("search", "q"), ("sweep", "q-sweep"), ("pipeline", "q-pipeline"),
 ])
 def test_a_second_command_on_the_same_directory_is_refused(monkeypatch, tmp_path, capsys, command, directory):
-    monkeypatch.setattr("orchestrator.ray_runtime.ensure_ray", _no_ray)  # every stage's door asks it
+    monkeypatch.setattr("orchestrator.cluster.ray_runtime.ensure_ray", _no_ray)  # every stage's door asks it
     target = tmp_path / directory
     target.mkdir()
     (target / "result.json").write_text('{"epoch": 1}')

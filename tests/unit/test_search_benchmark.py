@@ -134,7 +134,7 @@ def test_the_config_names_the_field_for_a_bad_benchmark(tmp_path):
 def test_a_search_started_before_the_field_existed_continues():
     """search.benchmark is where the benchmark lives: a saved config without it (an older
     alphadarts) or with another path is the same run."""
-    from orchestrator.run_identity import differing_fields
+    from orchestrator.cluster.run_identity import differing_fields
 
     current = {"search": tiny(benchmark=str(SAMPLE)).model_dump(mode="json")}
     older = {"search": {k: v for k, v in current["search"].items() if k != "benchmark"}}
@@ -144,7 +144,7 @@ def test_a_search_started_before_the_field_existed_continues():
 def test_a_sweep_may_select_on_the_benchmarks_validation_accuracy_never_on_its_test_accuracy(tmp_path):
     from orchestrator.config import load_config
     from orchestrator.errors import UsageError
-    from orchestrator.sweep import check_sweep
+    from orchestrator.stages.sweep import check_sweep
 
     nb201 = ["search.model.space=nb201", "search.model.layers=1", "search.data.image_size=8",
              "retrain.model.auxiliary=false", f"search.benchmark={sample_copy(tmp_path / 'bench')}"]

@@ -5,7 +5,7 @@ import pytest
 
 from orchestrator.errors import UsageError
 from orchestrator.pipeline_config import SelectConfig
-from orchestrator.selection import select_genotypes
+from orchestrator.stages.selection import select_genotypes
 from search_space import parse_genotype
 
 META = {"metric": "proxy_acc", "mode": "max", "knobs": ["mask_ratio", "seed"], "seeds": [0, 1, 2]}

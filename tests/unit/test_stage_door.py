@@ -1,4 +1,4 @@
-"""The stages' one door (orchestrator.stage_door): a pipeline checks its own and its stages'
+"""The stages' one door (orchestrator.stages.stage_door): a pipeline checks its own and its stages'
 doors once, before any stage runs, and its stages do not check again (no Ray: the stages'
 Ray parts are replaced)."""
 
@@ -6,10 +6,10 @@ import collections
 
 from report_tables import make_sweep
 
-import orchestrator.stage_door as stage_door
+import orchestrator.stages.stage_door as stage_door
 from orchestrator.config import load_config
-from orchestrator.pipeline import run_pipeline
-from orchestrator.results import load_trials
+from orchestrator.stages.pipeline import run_pipeline
+from orchestrator.tables.results import load_trials
 
 
 def test_a_pipeline_checks_every_door_once_before_its_stages_run(tmp_path, monkeypatch):
@@ -34,7 +34,7 @@ def test_a_pipeline_checks_every_door_once_before_its_stages_run(tmp_path, monke
     monkeypatch.setattr(stage_door.StageDoor, "check", check)
     monkeypatch.setattr(stage_door, "check_run_dir", counted("run_dir", stage_door.check_run_dir))
     monkeypatch.setattr(stage_door, "check_resources", counted("resources", stage_door.check_resources))
-    monkeypatch.setattr("orchestrator.resources.local_capacity", lambda: {"CPU": 2.0, "GPU": 0.0})
+    monkeypatch.setattr("orchestrator.cluster.resources.local_capacity", lambda: {"CPU": 2.0, "GPU": 0.0})
 
     def sweep_ran(config, door, *args):
         order.append("sweep runs")
@@ -44,10 +44,10 @@ def test_a_pipeline_checks_every_door_once_before_its_stages_run(tmp_path, monke
         order.append("retrain runs")
         return {"runs": [], "genotypes": []}
 
-    monkeypatch.setattr("orchestrator.sweep._run_sweep_locked", sweep_ran)
-    monkeypatch.setattr("orchestrator.retrain._run_retrain_locked", retrain_ran)
-    monkeypatch.setattr("orchestrator.pipeline.sweep_finished", lambda config: False)
-    monkeypatch.setattr("orchestrator.pipeline.load_trials", lambda path: load_trials(str(made)))
+    monkeypatch.setattr("orchestrator.stages.sweep._run_sweep_locked", sweep_ran)
+    monkeypatch.setattr("orchestrator.stages.retrain._run_retrain_locked", retrain_ran)
+    monkeypatch.setattr("orchestrator.stages.pipeline.sweep_finished", lambda config: False)
+    monkeypatch.setattr("orchestrator.stages.pipeline.load_trials", lambda path: load_trials(str(made)))
     monkeypatch.setattr("orchestrator.report.write_report", lambda *a, **k: str(tmp_path / "report.html"))
 
     run_pipeline(config)
@@ -58,15 +58,15 @@ def test_a_pipeline_checks_every_door_once_before_its_stages_run(tmp_path, monke
 
 
 def test_a_stage_alone_checks_its_door(tmp_path, monkeypatch):
-    from orchestrator.sweep import run_sweep
+    from orchestrator.stages.sweep import run_sweep
 
     config = load_config("quickstart", [f"output_dir={tmp_path}"])
     kinds = []
     real_check = stage_door.StageDoor.check
     monkeypatch.setattr(stage_door.StageDoor, "check",
                         lambda door, address, restart=False: kinds.append(door.kind) or real_check(door, address, restart))
-    monkeypatch.setattr("orchestrator.resources.local_capacity", lambda: {"CPU": 2.0, "GPU": 0.0})
-    monkeypatch.setattr("orchestrator.sweep._run_sweep_locked", lambda *a: {"interrupted": False})
+    monkeypatch.setattr("orchestrator.cluster.resources.local_capacity", lambda: {"CPU": 2.0, "GPU": 0.0})
+    monkeypatch.setattr("orchestrator.stages.sweep._run_sweep_locked", lambda *a: {"interrupted": False})
     run_sweep(config)
     run_sweep(config, checked=True)
     assert kinds == ["sweep"]

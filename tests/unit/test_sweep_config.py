@@ -8,7 +8,7 @@ from ray.tune.search.optuna import OptunaSearch
 from orchestrator.cli import main
 from orchestrator.config import load_config
 from orchestrator.errors import UsageError
-from orchestrator.sweep import max_concurrent_trials, tune_space
+from orchestrator.stages.sweep import max_concurrent_trials, tune_space
 from orchestrator.sweep_config import apply_knobs
 
 
@@ -53,7 +53,7 @@ def test_the_searcher_runs_each_setting_once_per_seed_plain_darts_first(tmp_path
     setting is plain DARTS (mask ratio 0): every sweep over the mask ratio has its baseline."""
     from ray.tune.search import Repeater
 
-    from orchestrator.sweep import _searcher, baseline_setting
+    from orchestrator.stages.sweep import _searcher, baseline_setting
 
     config = load_config("quickstart", [f"output_dir={tmp_path}"])
     assert baseline_setting(config.sweep.space, config.search) == {"mask_ratio": 0.0, "decoder_depth": 1}

@@ -7,7 +7,7 @@ from types import SimpleNamespace
 from ray.tune.schedulers import TrialScheduler
 
 from orchestrator.config import load_config
-from orchestrator.sweep import asha_scheduler, proxy_objective
+from orchestrator.stages.sweep import asha_scheduler, proxy_objective
 
 
 def _report(asha, trial, epoch, alpha_acc, proxy_acc):

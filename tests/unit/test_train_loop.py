@@ -75,7 +75,7 @@ def test_a_finished_train_run_is_reported_from_its_checkpoint_without_workers(tm
     trainer; a checkpoint of fewer epochs, another genotype or another config starts one."""
     from ray import tune
 
-    from orchestrator.retrain import RetrainTarget, retrain_trial
+    from orchestrator.stages.retrain import RetrainTarget, retrain_trial
     from trainables.checkpoint import STATE_FILE, save_state
     from trainables.train_loop import finished_result
 

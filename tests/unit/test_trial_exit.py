@@ -1,4 +1,4 @@
-"""A trial actor of either stage ends itself after Tune's `stop` (orchestrator.trial_exit):
+"""A trial actor of either stage ends itself after Tune's `stop` (orchestrator.stages.trial_exit):
 Tune builds the trainable's class with the mixin, and its `stop` exits the actor after the
 trainable's own, also when that raised, with SIGTERM ignored from then on. The actor's exit
 itself, and that no SIGTERM ends a trial, are test_pipeline's (integration)."""
@@ -7,12 +7,12 @@ import signal
 
 import pytest
 
-from orchestrator import trial_exit
-from orchestrator.trial_exit import ExitsOnStop, exits_on_stop
+from orchestrator.stages import trial_exit
+from orchestrator.stages.trial_exit import ExitsOnStop, exits_on_stop
 
 
-@pytest.mark.parametrize("module, name", [("orchestrator.retrain", "retrain_trial"),
-                                          ("orchestrator.sweep", "run_trial")])
+@pytest.mark.parametrize("module, name", [("orchestrator.stages.retrain", "retrain_trial"),
+                                          ("orchestrator.stages.sweep", "run_trial")])
 def test_tune_builds_each_stages_trainable_with_the_mixin(module, name):
     import importlib
 

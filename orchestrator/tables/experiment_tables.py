@@ -2,7 +2,7 @@
 next-step lines): its sweep's trials and the retrain table, either of which may not exist
 yet, and the winner they name.
 
-Apart from orchestrator.experiment_dirs, which finds the directories without pandas."""
+Apart from orchestrator.tables.experiment_dirs, which finds the directories without pandas."""
 
 from __future__ import annotations
 
@@ -10,10 +10,10 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from orchestrator import results
-from orchestrator.experiment_dirs import Experiment
-from orchestrator.retrain_table import genotype_leaderboard, load_retrain
-from orchestrator.storage import is_file, join
+from orchestrator.tables import results
+from orchestrator.tables.experiment_dirs import Experiment
+from orchestrator.tables.retrain_table import genotype_leaderboard, load_retrain
+from orchestrator.cluster.storage import is_file, join
 
 
 @dataclass(frozen=True)
@@ -55,7 +55,7 @@ def winner(tables: ExperimentTables) -> tuple[str | None, int]:
 def next_commands(tables: ExperimentTables, directory: str | None = None,
                   skip: tuple[str, ...] = ()) -> list[str]:
     """The next-step lines for `directory` (default: the one asked for)."""
-    from orchestrator.next_steps import experiment_commands
+    from orchestrator.commands.next_steps import experiment_commands
 
     best, seeds = winner(tables)
     return experiment_commands(directory or tables.experiment.asked, has_sweep=tables.trials is not None,
@@ -66,7 +66,7 @@ def next_for(directory: str, skip: tuple[str, ...] = ()) -> list[str]:
     """The next-step lines of a directory a stage just wrote ([] when it holds nothing to
     read yet: what to run next is advice, never a reason to fail the stage)."""
     from orchestrator.errors import UsageError
-    from orchestrator.experiment_dirs import find_experiment
+    from orchestrator.tables.experiment_dirs import find_experiment
 
     try:
         tables = load_tables(find_experiment(directory))

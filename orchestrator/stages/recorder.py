@@ -13,7 +13,7 @@ from pathlib import Path
 
 from ray import cloudpickle, tune
 
-from orchestrator.results import (
+from orchestrator.tables.results import (
     EPOCHS_FILE,
     TRIAL_METRICS,
     TRIALS_FILE,
@@ -22,7 +22,7 @@ from orchestrator.results import (
     write_epochs,
     write_trials,
 )
-from orchestrator.storage import join
+from orchestrator.cluster.storage import join
 from orchestrator.sweep_config import trial_knobs
 from search_space import genotype_from_dict
 from trainables.checkpoint import STATE_FILE, load_state
@@ -110,7 +110,7 @@ class TrialTableRecorder(tune.Callback):
 
 
 class SweepRecorder(TrialTableRecorder):
-    """trials.parquet and epochs.parquet of a sweep (schemas in orchestrator.results)."""
+    """trials.parquet and epochs.parquet of a sweep (schemas in orchestrator.tables.results)."""
 
     reports_file = EPOCHS_FILE
 

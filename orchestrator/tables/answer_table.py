@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from orchestrator.results import ENDED
-from orchestrator.retrain_table import genotype_leaderboard
+from orchestrator.tables.results import ENDED
+from orchestrator.tables.retrain_table import genotype_leaderboard
 
 COLUMNS = ["mask_ratio", "genotype_hash", "test_acc_mean", "test_acc_std", "seeds", "objective",
            "param_free_ops", "alpha_entropy", "searches"]

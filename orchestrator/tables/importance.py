@@ -21,7 +21,7 @@ import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
-STUDY_FILE = "optuna.db"  # as orchestrator.sweep writes it
+STUDY_FILE = "optuna.db"  # as orchestrator.stages.sweep writes it
 EVALUATOR = "fanova"
 EVALUATOR_DOC = "fANOVA (optuna.importance.FanovaImportanceEvaluator, seed 0)"
 
@@ -31,7 +31,7 @@ def param_importances(experiment_dir: str, study_name: str, knobs: list[str]) ->
     first}, "constant": {knob: its one value}, "note": why nothing or less was estimated}."""
     answer = {"evaluator": EVALUATOR, "evaluator_doc": EVALUATOR_DOC, "finished_trials": 0,
               "params": {}, "constant": {}, "note": None}
-    from orchestrator.storage import join
+    from orchestrator.cluster.storage import join
 
     with _local_study(experiment_dir) as db:
         if db is None or not db.is_file():
@@ -86,7 +86,7 @@ def _local_study(experiment_dir: str) -> Iterator[Path | None]:
     """The study file to open: in a local directory itself; from a URI (s3://, gs://) a
     copy in a temporary directory (SQLite opens local files only), removed on leaving;
     None when there is none."""
-    from orchestrator.storage import is_file, is_uri, join, read_bytes
+    from orchestrator.cluster.storage import is_file, is_uri, join, read_bytes
 
     if not is_uri(experiment_dir):
         yield Path(experiment_dir, STUDY_FILE)

@@ -18,7 +18,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from orchestrator.errors import UsageError
-from orchestrator.storage import is_dir, join, read_parquet, write_bytes
+from orchestrator.cluster.storage import is_dir, join, read_parquet, write_bytes
 from trainables.metrics import PER_TRIAL_METRICS, PLACEMENT_METRICS, PROXY_METRICS, SEARCH_EPOCH_METRICS
 
 TRIALS_FILE = "trials.parquet"

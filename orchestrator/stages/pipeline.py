@@ -9,7 +9,7 @@ continues from its last checkpoint. The report is rewritten from the tables ever
 
 Layout: `<output_dir>/<name>-sweep/` and `<name>-retrain/` as the two stages write them, and
 `<output_dir>/<name>-pipeline/` with `report.html` (+ `report/` figures), `selection.json` and
-`experiment.json`, which names the two others (orchestrator.experiment_dirs).
+`experiment.json`, which names the two others (orchestrator.tables.experiment_dirs).
 """
 
 from __future__ import annotations
@@ -19,16 +19,16 @@ from dataclasses import asdict
 
 from orchestrator.config import ExperimentConfig
 from orchestrator.errors import UsageError
-from orchestrator.experiment_dirs import record_pipeline
+from orchestrator.tables.experiment_dirs import record_pipeline
 from orchestrator.interrupts import Interrupted
-from orchestrator.resources import DEFAULT_WAIT_S
-from orchestrator.results import FINISHED, load_trials
-from orchestrator.run_identity import move_aside
-from orchestrator.retrain import RetrainTarget, retrain_dir, retrain_door, run_retrain
-from orchestrator.selection import select_genotypes
-from orchestrator.storage import join, write_json
-from orchestrator.stage_door import StageDoor
-from orchestrator.sweep import experiment_dir as sweep_dir, run_sweep, sweep_door, where_sweep_stopped
+from orchestrator.cluster.resources import DEFAULT_WAIT_S
+from orchestrator.tables.results import FINISHED, load_trials
+from orchestrator.cluster.run_identity import move_aside
+from orchestrator.stages.retrain import RetrainTarget, retrain_dir, retrain_door, run_retrain
+from orchestrator.stages.selection import select_genotypes
+from orchestrator.cluster.storage import join, write_json
+from orchestrator.stages.stage_door import StageDoor
+from orchestrator.stages.sweep import experiment_dir as sweep_dir, run_sweep, sweep_door, where_sweep_stopped
 
 log = logging.getLogger(__name__)
 

@@ -21,8 +21,8 @@ import time
 from pathlib import Path
 
 from orchestrator.errors import UsageError
-from orchestrator.run_guards import flatten
-from orchestrator.storage import join, write_json
+from orchestrator.stages.run_guards import flatten
+from orchestrator.cluster.storage import join, write_json
 
 log = logging.getLogger(__name__)
 

@@ -16,7 +16,7 @@ def check_same_config(saved_file: str, current: dict, what: str) -> None:
     """A resumed stage must run its remaining trials with the settings it started with:
     UsageError naming the fields that differ (output_dir may move, and the cluster section
     may change with the cluster it resumes on). `saved_file`: a path or a URI."""
-    from orchestrator.storage import is_file, read_bytes
+    from orchestrator.cluster.storage import is_file, read_bytes
 
     if not is_file(str(saved_file)):
         return

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from orchestrator.errors import UsageError
-from orchestrator.storage import is_dir, is_file, is_uri, join, read_bytes, write_json
+from orchestrator.cluster.storage import is_dir, is_file, is_uri, join, read_bytes, write_json
 
 RECORD_FILE = "experiment.json"
 KINDS = ("sweep", "retrain", "pipeline")
@@ -233,7 +233,7 @@ def _legacy_sweep_of_retrain(retrain: str) -> str | None:
 
 def _sources_in(retrain: str, sweep: str) -> bool:
     """Whether a retrain's genotypes came from the trials of `sweep` (its rows' source trials)."""
-    from orchestrator.storage import read_parquet
+    from orchestrator.cluster.storage import read_parquet
 
     table = read_parquet(join(retrain, "retrain.parquet"), "a retrain table")
     trials = read_parquet(join(sweep, "trials.parquet"), "a sweep's trials table")

@@ -13,7 +13,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from orchestrator.errors import UsageError
-from orchestrator.storage import join, read_parquet, write_bytes
+from orchestrator.cluster.storage import join, read_parquet, write_bytes
 
 RETRAIN_FILE = "retrain.parquet"
 
@@ -72,7 +72,7 @@ def load_retrain(directory: str) -> pd.DataFrame | None:
     missing = [name for name in RETRAIN_SCHEMA.names if name not in table.column_names]
     if missing:
         raise UsageError(f"{path} lacks the retrain columns {missing}; it was not written "
-                         "with orchestrator.retrain_table.RETRAIN_SCHEMA")
+                         "with orchestrator.tables.retrain_table.RETRAIN_SCHEMA")
     return table.select(RETRAIN_SCHEMA.names).to_pandas()
 
 

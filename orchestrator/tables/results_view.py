@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from orchestrator import results
-from orchestrator.experiment_tables import ExperimentTables
-from orchestrator.retrain_table import genotype_leaderboard
+from orchestrator.tables import results
+from orchestrator.tables.experiment_tables import ExperimentTables
+from orchestrator.tables.retrain_table import genotype_leaderboard
 
 
 @dataclass
@@ -35,7 +35,7 @@ def mean_std(mean, std) -> str:
 
 
 def sweep_part(tables: ExperimentTables) -> Part:
-    from orchestrator.importance import importance_lines, importance_rows, param_importances
+    from orchestrator.tables.importance import importance_lines, importance_rows, param_importances
 
     trials, meta, sweep = tables.trials, tables.meta, tables.experiment.sweep
     board = results.leaderboard(trials, meta)
@@ -57,7 +57,7 @@ def sweep_part(tables: ExperimentTables) -> Part:
 
 
 def answer_part(tables: ExperimentTables) -> Part:
-    from orchestrator.answer_table import answer_by_mask_ratio
+    from orchestrator.tables.answer_table import answer_by_mask_ratio
 
     if "mask_ratio" not in tables.meta["knobs"]:
         return Part(["\nthe mask ratio was not swept: no answer per mask ratio"])

@@ -5,7 +5,7 @@ The sweep's trials (a supernet search each) and the retrain stage's trials (a di
 network's training each) are both this shape. With several workers the trial is a Tune
 function trainable that only waits on its Train run, so it takes a sliver of a CPU and its
 Train workers take the real resources. With one worker the loop runs in the trial itself
-(`orchestrator.in_trial`: no worker group to start), which then holds the worker's share.
+(`orchestrator.stages.in_trial`: no worker group to start), which then holds the worker's share.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 
 from orchestrator.errors import UsageError
-from orchestrator.search_run import one_line, root_cause
+from orchestrator.stages.search_run import one_line, root_cause
 
 #: CPU reserved for a trial's driver (the Tune function that only waits on its Train run);
 #: Ray refuses exactly 0, and a whole CPU per driver starves a small machine (docs/ray-notes.md).

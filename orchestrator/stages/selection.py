@@ -23,7 +23,7 @@ import pandas as pd
 
 from orchestrator.errors import UsageError
 from orchestrator.pipeline_config import SelectConfig
-from orchestrator.results import ENDED, plain, seed_groups
+from orchestrator.tables.results import ENDED, plain, seed_groups
 
 
 @dataclass(frozen=True)

@@ -51,7 +51,7 @@ def tracking_callbacks(config: TrackingConfig, experiment_name: str,
         return []
     if config.mlflow.startswith("file:"):
         os.environ["MLFLOW_ALLOW_FILE_STORE"] = "true"  # named by the user: MLflow 3 refuses it otherwise
-    from orchestrator.mlflow_callback import KnobsMLflowLoggerCallback
+    from orchestrator.stages.mlflow_callback import KnobsMLflowLoggerCallback
 
     return [KnobsMLflowLoggerCallback(params, tracking_uri=config.mlflow, experiment_name=experiment_name,
                                       save_artifact=False)]

@@ -17,10 +17,10 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from orchestrator.resources import check_cluster_resources, check_resources, starts_local_ray
-from orchestrator.run_identity import check_run_dir, record_run_dir
-from orchestrator.run_lock import exclusive
-from orchestrator.tracking import check_tracking
+from orchestrator.cluster.resources import check_cluster_resources, check_resources, starts_local_ray
+from orchestrator.cluster.run_identity import check_run_dir, record_run_dir
+from orchestrator.cluster.run_lock import exclusive
+from orchestrator.stages.tracking import check_tracking
 
 
 @dataclass(frozen=True)
@@ -69,8 +69,8 @@ class StageDoor:
 
     def start_ray(self, address: str | None, resource_wait: float) -> None:
         """Start or join Ray; then what needs the cluster: shared storage, resources."""
-        from orchestrator.cluster import check_storage
-        from orchestrator.ray_runtime import ensure_ray
+        from orchestrator.cluster.placement import check_storage
+        from orchestrator.cluster.ray_runtime import ensure_ray
 
         ensure_ray(address)
         check_storage(self.config)

@@ -6,7 +6,7 @@ Layout of `<output_dir>/<name>-retrain/`:
   Tune's own files, one trial_<id>/ per (genotype, seed) (result.json, TensorBoard events)
   runs/<genotype_hash>-seed<k>/   the Train run (checkpoints); a rerun resumes it
   retrain.parquet                 one row per (genotype, seed), columns RETRAIN_SCHEMA
-  experiment.json                 the sweeps its genotypes came from (orchestrator.experiment_dirs)
+  experiment.json                 the sweeps its genotypes came from (orchestrator.tables.experiment_dirs)
 
 Train runs are named after the genotype and the seed, so the same command run again trains
 only what is missing: a finished run reports its final epoch again without training.
@@ -20,15 +20,15 @@ from dataclasses import dataclass, field
 
 from orchestrator.config import ExperimentConfig
 from orchestrator.errors import UsageError
-from orchestrator.experiment_dirs import record_retrain_sources
+from orchestrator.tables.experiment_dirs import record_retrain_sources
 from orchestrator.interrupts import Interrupted
-from orchestrator.resources import DEFAULT_WAIT_S
-from orchestrator.retrain_table import genotype_leaderboard, load_retrain, merge_retrain
-from orchestrator.stage_door import StageDoor
-from orchestrator.storage import join
-from orchestrator.trial_exit import exits_on_stop
-from orchestrator.tracking import tracking_callbacks
-from orchestrator import trial_runner as runner
+from orchestrator.cluster.resources import DEFAULT_WAIT_S
+from orchestrator.tables.retrain_table import genotype_leaderboard, load_retrain, merge_retrain
+from orchestrator.stages.stage_door import StageDoor
+from orchestrator.cluster.storage import join
+from orchestrator.stages.trial_exit import exits_on_stop
+from orchestrator.stages.tracking import tracking_callbacks
+from orchestrator.stages import trial_runner as runner
 from search_space import Genotype, genotype_from_dict
 from trainables.train_config import TrainConfig
 
@@ -52,9 +52,9 @@ class RetrainTarget:
 
 
 def resolve_genotype(space: str, text: str) -> RetrainTarget:
-    """What `--genotype` names (orchestrator.genotype_ref: a published name, a string, JSON,
+    """What `--genotype` names (orchestrator.tables.genotype_ref: a published name, a string, JSON,
     DIR:TRIAL_ID or DIR:HASH), with the sweep trials that found it when it names them."""
-    from orchestrator.genotype_ref import resolve
+    from orchestrator.tables.genotype_ref import resolve
 
     ref = resolve(text, space, space_rule=f"the config's retrain.space is {space!r}")
     sweep = ref.experiment.sweep if ref.experiment is not None and ref.source_trials else None
@@ -77,7 +77,7 @@ def retrain_trial(knobs: dict, *, base: TrainConfig, targets: list[RetrainTarget
     """Tune function trainable: train target `knobs["pair"][0]` with seed `knobs["pair"][1]`,
     in this trial's process (one worker) or on Ray Train (several). `base` is the validated
     config itself; the loop receives it with the seed set."""
-    from orchestrator.in_trial import train_in_trial
+    from orchestrator.stages.in_trial import train_in_trial
 
     target, seed = knobs["pair"]
     config = base.model_copy(update={"seed": int(seed)})
@@ -100,7 +100,7 @@ def report_finished_train_run(config: TrainConfig, genotype: Genotype, run_dir: 
     after the run ended, before its row was written): report its result again from its
     checkpoint, here in the trial, without starting a worker group for it (a controller and
     a worker process per rank, each importing torch, to report one dict)."""
-    from orchestrator.search_run import latest_checkpoint
+    from orchestrator.stages.search_run import latest_checkpoint
     from trainables.checkpoint import STATE_FILE, load_state
     from trainables.train_loop import finished_result
 
@@ -142,7 +142,7 @@ def run_retrain(config: ExperimentConfig, targets: list[RetrainTarget], seeds: i
 
 
 def retrain_door(config: ExperimentConfig) -> StageDoor:
-    """What the retrain checks before Ray starts and holds while it runs (orchestrator.stage_door)."""
+    """What the retrain checks before Ray starts and holds while it runs (orchestrator.stages.stage_door)."""
     return StageDoor("retrain", retrain_dir(config), config, ((config.retrain.runtime, "retrain.runtime"),),
                      (config.retrain.data.loading(),), driver_cpu=runner.DRIVER_CPU)
 
@@ -152,9 +152,9 @@ def _run_retrain_locked(config: ExperimentConfig, targets: list[RetrainTarget], 
     import ray
     from ray import tune
 
-    from orchestrator.bench.phases import callbacks as phase_callbacks
-    from orchestrator.tune_output import ScalarTBXLoggerCallback, progress_reporting
-    from orchestrator.in_trial import runs_in_trial
+    from orchestrator.stages.phase_marks import callbacks as phase_callbacks
+    from orchestrator.stages.tune_output import ScalarTBXLoggerCallback, progress_reporting
+    from orchestrator.stages.in_trial import runs_in_trial
 
     train, path = config.retrain, door.path
     runs_dir = join(path, RUNS_DIR)
@@ -256,7 +256,7 @@ def finished_pairs(path: str) -> set[tuple[str, int]]:
 def summary(path: str, targets: list[RetrainTarget], rows: list[dict]) -> dict:
     """The stage's answer: the runs made now, and per target genotype its mean ± std over
     every finished seed in retrain.parquet (this run's and earlier ones)."""
-    from orchestrator.results import records
+    from orchestrator.tables.results import records
 
     table = load_retrain(path)
     keys = [t.genotype.key for t in targets]

@@ -5,7 +5,7 @@ Why: leaderboards name a genotype by its hash, sweeps by their trial ids, papers
 or a `Genotype(...)` string; each command used to accept its own subset. Accepted here, in
 this order:
   - `DIR:TRIAL_ID` or `DIR:HASH`: DIR any directory of an experiment (a sweep's, a
-    retrain's or a pipeline's: orchestrator.experiment_dirs), then a trial id of its sweep,
+    retrain's or a pipeline's: orchestrator.tables.experiment_dirs), then a trial id of its sweep,
     or a genotype hash of its sweep or retrain, or a unique prefix of one (as a leaderboard
     prints it). A trial id that matches exactly wins over a hash prefix;
   - a published name, a `Genotype(...)` or NB-201 string, JSON text or a .json file
@@ -23,8 +23,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from orchestrator.errors import UsageError
-from orchestrator.experiment_dirs import Experiment, find_experiment
-from orchestrator.storage import is_uri
+from orchestrator.tables.experiment_dirs import Experiment, find_experiment
+from orchestrator.cluster.storage import is_uri
 
 FORMS = ("a published name (DARTS_V2, NB201_RESNET, ...), a Genotype(...) or NB-201 string, JSON, "
          "a .json file, DIR:TRIAL_ID or DIR:HASH (a genotype hash or a unique prefix of it; DIR a "
@@ -161,8 +161,8 @@ def _sweep_table(experiment: Experiment):
     has reported no trial yet."""
     if experiment.sweep is None:
         return None, None
-    from orchestrator.results import TRIALS_FILE, load_trials
-    from orchestrator.storage import is_file, join
+    from orchestrator.tables.results import TRIALS_FILE, load_trials
+    from orchestrator.cluster.storage import is_file, join
 
     if not is_file(join(experiment.sweep, TRIALS_FILE)):
         return None, None
@@ -172,7 +172,7 @@ def _sweep_table(experiment: Experiment):
 def _retrain_table(experiment: Experiment):
     if experiment.retrain is None:
         return None
-    from orchestrator.retrain_table import load_retrain
+    from orchestrator.tables.retrain_table import load_retrain
 
     return load_retrain(experiment.retrain)
 
@@ -193,7 +193,7 @@ def _genotype(genotype_json: str):
 
 
 def _from_trial(text, flag, experiment, trials, meta, trial_id) -> GenotypeRef:
-    from orchestrator.results import records
+    from orchestrator.tables.results import records
 
     row = records(trials[trials["trial_id"] == trial_id])[0]
     if not row.get("genotype_json"):
@@ -204,7 +204,7 @@ def _from_trial(text, flag, experiment, trials, meta, trial_id) -> GenotypeRef:
 
 
 def _from_hash(experiment, text, trials, meta, retrain, key) -> GenotypeRef:
-    from orchestrator.results import leaderboard, plain
+    from orchestrator.tables.results import leaderboard, plain
 
     sources: list[str] = []
     knobs: dict = {}
@@ -232,7 +232,7 @@ def retrain_config(ref: GenotypeRef):
     holds no config.json."""
     from pydantic import ValidationError
 
-    from orchestrator.storage import is_file, join, read_bytes
+    from orchestrator.cluster.storage import is_file, join, read_bytes
     from trainables.train_config import TrainConfig
 
     path = join(ref.experiment.asked, "config.json")

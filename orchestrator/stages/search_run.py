@@ -9,9 +9,9 @@ from pathlib import Path
 from orchestrator.config import ExperimentConfig
 from orchestrator.errors import RunFailed, UsageError
 from orchestrator.interrupts import Interrupted
-from orchestrator.resources import DEFAULT_WAIT_S
-from orchestrator.stage_door import StageDoor
-from orchestrator.storage import join, write_json, write_jsonl
+from orchestrator.cluster.resources import DEFAULT_WAIT_S
+from orchestrator.stages.stage_door import StageDoor
+from orchestrator.cluster.storage import join, write_json, write_jsonl
 from search_space import genotype_from_dict
 from trainables.checkpoint import STATE_FILE, load_state
 from trainables.errors import InputError, NonFiniteLossError

@@ -26,19 +26,19 @@ import ray
 from ray import tune
 
 from orchestrator.config import ExperimentConfig
-from orchestrator.bench.phases import callbacks as phase_callbacks
-from orchestrator.tracking import tracking_callbacks
-from orchestrator.tune_output import ScalarTBXLoggerCallback, progress_reporting
+from orchestrator.stages.phase_marks import callbacks as phase_callbacks
+from orchestrator.stages.tracking import tracking_callbacks
+from orchestrator.stages.tune_output import ScalarTBXLoggerCallback, progress_reporting
 from orchestrator.errors import UsageError
-from orchestrator.in_trial import runs_in_trial
+from orchestrator.stages.in_trial import runs_in_trial
 from orchestrator.interrupts import Interrupted
-from orchestrator.recorder import SweepRecorder
-from orchestrator.results import FINISHED, load_trials, summarize
-from orchestrator.resources import DEFAULT_WAIT_S
-from orchestrator.run_guards import check_state_api, close_abandoned_study_trials
-from orchestrator.run_identity import move_aside
-from orchestrator.stage_door import StageDoor
-from orchestrator.storage import (
+from orchestrator.stages.recorder import SweepRecorder
+from orchestrator.tables.results import FINISHED, load_trials, summarize
+from orchestrator.cluster.resources import DEFAULT_WAIT_S
+from orchestrator.stages.run_guards import check_state_api, close_abandoned_study_trials
+from orchestrator.cluster.run_identity import move_aside
+from orchestrator.stages.stage_door import StageDoor
+from orchestrator.cluster.storage import (
     is_dir,
     is_file,
     is_uri,
@@ -58,8 +58,8 @@ from orchestrator.sweep_config import (
     encode_phases,
     trial_knobs,
 )
-from orchestrator.trial_exit import exits_on_stop
-from orchestrator import trial_runner as runner
+from orchestrator.stages.trial_exit import exits_on_stop
+from orchestrator.stages import trial_runner as runner
 from trainables.atomic_files import atomic_write_bytes
 from trainables.config import SearchConfig
 from trainables.metrics import OBJECTIVE_GOALS
@@ -82,7 +82,7 @@ def experiment_name(config: ExperimentConfig) -> str:
 
 
 def sweep_door(config: ExperimentConfig) -> StageDoor:
-    """What the sweep checks before Ray starts and holds while it runs (orchestrator.stage_door)."""
+    """What the sweep checks before Ray starts and holds while it runs (orchestrator.stages.stage_door)."""
     return StageDoor("sweep", experiment_dir(config), config, ((config.search.runtime, "search.runtime"),),
                      (config.search.data,), functools.partial(check_sweep, config), runner.DRIVER_CPU)
 
@@ -177,7 +177,7 @@ def run_trial(config: dict, *, base: SearchConfig, seeds: list[int] | None,
     mark("trial_start", run=trial_id)
     search = apply_knobs(base, trial_knobs(config, seeds))
     if in_trial:  # decided by the driver, which also sized the trial's resources for it
-        from orchestrator.in_trial import search_in_trial
+        from orchestrator.stages.in_trial import search_in_trial
 
         search_in_trial(search, objective, join(searches_dir, trial_id))
     else:
@@ -221,7 +221,7 @@ def run_sweep(config: ExperimentConfig, address: str | None = None, resume: bool
 
 
 def sweep_runs_in_trial(config: ExperimentConfig) -> bool:
-    """Whether the sweep's trials run their search in the Tune trial (orchestrator.in_trial)."""
+    """Whether the sweep's trials run their search in the Tune trial (orchestrator.stages.in_trial)."""
     return runs_in_trial(config.search.runtime, config.storage_path, config.cluster.driver_resource)
 
 
@@ -304,7 +304,7 @@ def study_file(config: ExperimentConfig) -> Path:
     machine running this driver, under $ALPHADARTS_STUDY_DIR (default ~/.alphadarts/studies),
     in a folder named after the experiment and a hash of its URI (two buckets, two studies).
     On a cluster that machine is the head: `ray job submit` runs the driver there, and so
-    does `--address ray://` (orchestrator.cluster). Optuna's journal storage would also need
+    does `--address ray://` (orchestrator.cluster.placement). Optuna's journal storage would also need
     a file system with appends and locks, which object stores are not."""
     path = experiment_dir(config)
     if not is_uri(path):

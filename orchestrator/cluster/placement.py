@@ -21,7 +21,7 @@ import os
 from collections.abc import Callable
 
 from orchestrator.errors import UsageError
-from orchestrator.storage import is_uri
+from orchestrator.cluster.storage import is_uri
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +73,7 @@ def run_stage(stage: Callable[..., dict], config, address: str | None = None, **
     from ray.exceptions import RayTaskError
     from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
-    from orchestrator.ray_runtime import check_address_reachable, connect
+    from orchestrator.cluster.ray_runtime import check_address_reachable, connect
 
     check_address_reachable(address or os.environ["RAY_ADDRESS"])  # in seconds, not on the GCS' time
     connect(address or os.environ["RAY_ADDRESS"])

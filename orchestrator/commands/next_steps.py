@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import shlex
 
-from orchestrator.storage import is_file, is_uri, join, read_bytes
+from orchestrator.cluster.storage import is_file, is_uri, join, read_bytes
 
 PROGRAM = "alphadarts"
 #: seeds to suggest for a genotype not retrained yet, when the experiment's config says none

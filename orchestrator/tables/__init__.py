@@ -1,0 +1,2 @@
+"""What an experiment's tables hold and how they are read: leaderboards, selection inputs, the
+experiment a directory belongs to, genotype references."""
